@@ -1,0 +1,11 @@
+"""Probes of deployed resources, one module per service, shared by every suite.
+
+A check takes a boto3 client, a resource name and where it lives, returns quietly
+when the resource is healthy and raises :class:`CheckFailed` with one precise line
+otherwise (``bucket ohpen-silver: not found (NoSuchBucket) in account 123456789012
+eu-west-1``). Checks know nothing of pytest, so the CLI can use them too.
+"""
+
+from pytest_ohpen.checks.base import CheckFailed, Where
+
+__all__ = ["CheckFailed", "Where"]

@@ -1,0 +1,140 @@
+"""Create a Stack in an AWS account (the embedded one) through boto3.
+
+Only the embedded account is ever provisioned: ``server.EmbeddedAccount`` calls
+this with clients pointed at its own loopback address.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.emulator.stack import (
+    STATE_KEY,
+    STATE_SERIALS,
+    Stack,
+    artifacts_bucket,
+    glue_script_key,
+    role_name,
+    state_machine_definition,
+    terraform_state,
+)
+
+LAMBDA_SOURCE = '''\
+import json
+
+
+def handler(event, context):
+    """Read the run summary the ETL job wrote and return it."""
+    return {"statusCode": 200, "body": json.dumps({"run_key": event.get("run_key"), "ok": True})}
+'''
+GLUE_SCRIPT = b"# Ohpen transaction ETL (bronze -> silver); the embedded account never runs it\n"
+TRUST = {"glue": "glue.amazonaws.com", "states": "states.amazonaws.com", "lambda": "lambda.amazonaws.com"}
+
+
+def provision(clients: AwsClients, stack: Stack) -> None:
+    """Create every resource of ``stack`` in the account ``clients`` talk to."""
+    env = clients.env
+    for bucket in stack.buckets:
+        _bucket(clients.client("s3"), bucket, env.region, versioned=True)
+    if artifacts_bucket(stack) in stack.buckets:
+        for job in stack.glue_jobs:
+            clients.client("s3").put_object(
+                Bucket=artifacts_bucket(stack), Key=glue_script_key(job), Body=GLUE_SCRIPT
+            )
+    for job in stack.glue_jobs:
+        clients.client("glue").create_job(
+            Name=job,
+            Role=_role(clients, job, "glue"),
+            Command={"Name": "glueetl", "PythonVersion": "3",
+                     "ScriptLocation": f"s3://{artifacts_bucket(stack)}/{glue_script_key(job)}"},
+            GlueVersion="4.0", WorkerType="G.1X", NumberOfWorkers=2, Timeout=60,
+        )
+    for function in stack.lambdas:
+        clients.client("lambda").create_function(
+            FunctionName=function, Runtime="python3.12", Handler="handler.handler",
+            Role=_role(clients, function, "lambda"), Code={"ZipFile": _zip(LAMBDA_SOURCE)},
+            MemorySize=256, Timeout=30,
+        )
+    topic_arn = _topic(clients, stack.failure_topic) if stack.failure_topic else None
+    for machine in stack.state_machines:
+        clients.client("stepfunctions").create_state_machine(
+            name=machine,
+            definition=state_machine_definition(env.region, env.account_id, stack),
+            roleArn=_role(clients, machine, "states"),
+            type="STANDARD",
+        )
+    for alarm in stack.alarms:
+        clients.client("cloudwatch").put_metric_alarm(
+            AlarmName=alarm, Namespace="Ohpen/ETL", MetricName=alarm, Statistic="Sum",
+            Period=300, EvaluationPeriods=1, Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            ActionsEnabled=True, AlarmActions=[topic_arn] if topic_arn else [],
+        )
+    if stack.state_bucket:
+        _state_versions(clients, stack)
+
+
+def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
+    options: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**options)
+    if versioned:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def _role(clients: AwsClients, resource: str, service: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": TRUST[service]},
+                       "Action": "sts:AssumeRole"}],
+    }
+    role = clients.client("iam").create_role(
+        RoleName=role_name(resource), AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    return str(role["Role"]["Arn"])
+
+
+def _topic(clients: AwsClients, name: str) -> str:
+    sns, sqs = clients.client("sns"), clients.client("sqs")
+    topic_arn = str(sns.create_topic(Name=name)["TopicArn"])
+    queue_url = sqs.create_queue(QueueName=f"{name}-oncall")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return topic_arn
+
+
+def _state_versions(clients: AwsClients, stack: Stack) -> None:
+    """The versioned state bucket holding one state version per apply, newest last."""
+    s3, env = clients.client("s3"), clients.env
+    assert stack.state_bucket
+    _bucket(s3, stack.state_bucket, env.region, versioned=True)
+    for serial in STATE_SERIALS:
+        body = json.dumps(terraform_state(serial, env.region, env.account_id, stack), indent=2)
+        s3.put_object(Bucket=stack.state_bucket, Key=STATE_KEY, Body=body.encode(),
+                      ContentType="application/json")
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", source)
+    return buffer.getvalue()

@@ -1,0 +1,91 @@
+"""Run moto's server on 127.0.0.1 as the embedded AWS account, provisioned with the stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.request
+from dataclasses import dataclass
+
+from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.emulator.provision import provision
+from pytest_ohpen.emulator.stack import Stack
+from pytest_ohpen.environments import Environment
+from pytest_ohpen.errors import ConfigError
+
+MOTO_CONFIG = {
+    # Run state machines for real, and Lambda without docker (canned, successful results).
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+
+@dataclass(frozen=True)
+class Started:
+    """Where the embedded account listens and how long it took to be ready."""
+
+    url: str
+    seconds: float
+
+
+class EmbeddedAccount:
+    """moto's server in a thread of this process, serving the environment's account.
+
+    moto reads MOTO_ACCOUNT_ID per request and calls back into MOTO_PORT when a state
+    machine runs a task, so both are set while the account runs and restored after.
+    """
+
+    def __init__(self, env: Environment, stack: Stack) -> None:
+        self.env = env
+        self.stack = stack
+        self.url: str | None = None
+        self._server: object | None = None
+        self._saved_environ: dict[str, str | None] = {}
+
+    def start(self) -> Started:
+        """Start the server on a free loopback port and provision the stack in it."""
+        began = time.perf_counter()
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError:
+            raise ConfigError(
+                f"{self.env.source}: [{self.env.name}] emulated = true needs moto's server: "
+                "pip install 'pytest-ohpen[emulator]'"
+            ) from None
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._server = server
+        host, port = server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        self._set_environ({"MOTO_PORT": str(port), "MOTO_ACCOUNT_ID": self.env.account_id})
+        self._post("/moto-api/config", MOTO_CONFIG)
+        provision(AwsClients(self.env, endpoint_url=self.url), self.stack)
+        return Started(self.url, time.perf_counter() - began)
+
+    def stop(self) -> None:
+        """Stop the server and restore the process environment; safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ = {}
+
+    def _set_environ(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_environ.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _post(self, path: str, body: object) -> None:
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()

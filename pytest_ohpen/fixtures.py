@@ -1,0 +1,85 @@
+"""The plugin's public fixtures. A test that uses any of them is a check of an environment:
+it makes ``--env`` required and gets the environment's retry and timeout.
+
+Resource fixtures are parametrized from the environment's ``[resources]`` (see
+``plugin.pytest_generate_tests``), one test per resource, the name as the test id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_ohpen.state import run_of
+
+if TYPE_CHECKING:
+    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.checks import Where
+    from pytest_ohpen.environments import Environment
+
+RESOURCE_FIXTURES = {
+    "ohpen_bucket": "buckets",
+    "ohpen_glue_job": "glue_jobs",
+    "ohpen_state_machine": "state_machines",
+    "ohpen_lambda": "lambdas",
+}
+"""Each resource fixture and the ``[<env>.resources]`` key it is parametrized from."""
+PLUGIN_FIXTURES = frozenset(
+    {"ohpen_env", "ohpen_aws", "ohpen_where", "ohpen_invoke_lambda", *RESOURCE_FIXTURES}
+)
+
+
+@pytest.fixture(scope="session")
+def ohpen_env(pytestconfig: pytest.Config) -> Environment:
+    """The environment under check (``--env``), as loaded from the environments file."""
+    return run_of(pytestconfig).environment
+
+
+@pytest.fixture(scope="session")
+def ohpen_aws(pytestconfig: pytest.Config) -> AwsClients:
+    """The run's shared AWS clients for the environment: ``ohpen_aws.client("s3")``.
+
+    The account guard has already passed when a test receives them.
+    """
+    return run_of(pytestconfig).clients
+
+
+@pytest.fixture(scope="session")
+def ohpen_where(pytestconfig: pytest.Config) -> Where:
+    """The environment's account and region, for check messages."""
+    return run_of(pytestconfig).where
+
+
+@pytest.fixture(scope="session")
+def ohpen_invoke_lambda(pytestconfig: pytest.Config) -> bool:
+    """Whether Lambda functions are invoked (``--invoke-lambda`` or ``SMOKE_INVOKE_LAMBDA=1``)."""
+    return run_of(pytestconfig).settings.invoke_lambda
+
+
+def _resource(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def ohpen_bucket(request: pytest.FixtureRequest) -> str:
+    """One S3 bucket of the environment's ``resources.buckets`` (one test each)."""
+    return _resource(request)
+
+
+@pytest.fixture
+def ohpen_glue_job(request: pytest.FixtureRequest) -> str:
+    """One Glue job of the environment's ``resources.glue_jobs`` (one test each)."""
+    return _resource(request)
+
+
+@pytest.fixture
+def ohpen_state_machine(request: pytest.FixtureRequest) -> str:
+    """One state machine of the environment's ``resources.state_machines`` (one test each)."""
+    return _resource(request)
+
+
+@pytest.fixture
+def ohpen_lambda(request: pytest.FixtureRequest) -> str:
+    """One Lambda function of the environment's ``resources.lambdas`` (one test each)."""
+    return _resource(request)

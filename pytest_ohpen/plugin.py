@@ -1,0 +1,168 @@
+"""pytest hooks of pytest-ohpen (entry point ``pytest11``, name ``ohpen``; disable with
+``-p no:ohpen``).
+
+Thin by design: options live in ``settings``, the run's state in ``run``, fixtures in
+``fixtures``, retry rules in ``retry``. Nothing here imports boto3 or moto, so the
+plugin adds no import cost to pytest runs that check nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import pytest
+
+from pytest_ohpen.checks.base import CheckFailed
+from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.fixtures import (  # noqa: F401  (fixtures are registered by being here)
+    PLUGIN_FIXTURES,
+    RESOURCE_FIXTURES,
+    ohpen_aws,
+    ohpen_bucket,
+    ohpen_env,
+    ohpen_glue_job,
+    ohpen_invoke_lambda,
+    ohpen_lambda,
+    ohpen_state_machine,
+    ohpen_where,
+)
+from pytest_ohpen.retry import SettleWindow, retry_policy
+from pytest_ohpen.run import OhpenRun
+from pytest_ohpen.settings import add_options
+from pytest_ohpen.state import RUN_KEY, run_of
+
+USAGE_PREFIX = "ohpen: "
+TIMEOUT_METHOD = "signal" if hasattr(signal, "SIGALRM") else "thread"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    run = run_of(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "ohpen" in workerinput:
+        run.adopt(workerinput["ohpen"])
+    if _is_xdist_controller(config):
+        config.pluginmanager.register(XdistController(run), "ohpen-xdist-controller")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUN_KEY in config.stash:
+        config.stash[RUN_KEY].close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per resource of the environment, the resource's name as its id."""
+    if not PLUGIN_FIXTURES & set(metafunc.fixturenames):
+        return
+    run = run_of(metafunc.config)
+    try:
+        resources = run.environment.resources.by_kind()
+    except OhpenError as error:
+        if hasattr(metafunc.config, "workerinput"):
+            # A usage error cannot cross from an xdist worker; report it as this
+            # module's collection error, which the controller turns into exit code 4.
+            raise pytest.Collector.CollectError(f"{USAGE_PREFIX}{error}") from None
+        return  # pytest_collection_modifyitems raises it as a usage error
+    for fixture, kind in RESOURCE_FIXTURES.items():
+        if fixture in metafunc.fixturenames:
+            names = list(resources[kind])
+            metafunc.parametrize(fixture, names, indirect=True, ids=names)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Give each check the environment's retry and timeout; preflight before any runs."""
+    checks = [item for item in items if PLUGIN_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if not checks:
+        return
+    run = run_of(config)
+    try:
+        env = run.environment
+        policy = retry_policy(
+            env.retries, env.retry_delay, env.timeout,
+            config.getoption("reruns", None), config.getoption("reruns_delay", None),
+            config.getoption("timeout", None),
+        )
+        if not hasattr(config, "workerinput") and not config.option.collectonly:
+            run.preflight()
+    except OhpenError as error:
+        if hasattr(config, "workerinput"):
+            return  # already reported as a collection error by pytest_generate_tests
+        raise pytest.UsageError(f"{USAGE_PREFIX}{error}") from None
+    for item in checks:
+        item.add_marker(pytest.mark.flaky(reruns=policy.reruns, reruns_delay=0))
+        item.add_marker(pytest.mark.timeout(policy.timeout, method=TIMEOUT_METHOD, func_only=True))
+    if policy.reruns and not _is_xdist_controller(config):
+        settle = SettleRetries({item.nodeid for item in checks}, SettleWindow(policy.settle_seconds))
+        config.pluginmanager.register(settle, "ohpen-settle-retries")
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    return list(config.stash[RUN_KEY].report_lines) if RUN_KEY in config.stash else []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed check reports its one-line message, not a traceback into the check code."""
+    report = yield
+    if call.excinfo is not None and report.failed and call.excinfo.errisinstance(CheckFailed):
+        longrepr = call.excinfo.getrepr(style="value")
+        if longrepr.reprcrash is not None:  # the summary line shows the message alone
+            longrepr.reprcrash.message = str(call.excinfo.value)
+        report.longrepr = longrepr
+    return report
+
+
+class SettleRetries:
+    """Holds each retry of a check until the run's settle window has passed."""
+
+    def __init__(self, nodeids: set[str], window: SettleWindow) -> None:
+        self.nodeids = nodeids
+        self.window = window
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.outcome == "rerun" and report.nodeid in self.nodeids:
+            self.window.wait_before_retry(int(getattr(report, "rerun", 0)))
+
+
+class XdistController:
+    """xdist's controller: preflight once for every worker, then hand the result over."""
+
+    def __init__(self, run: OhpenRun) -> None:
+        self.run = run
+        self.usage_error = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            if self.run.settings.env_name is not None:
+                self.run.preflight()
+        except OhpenError as error:
+            raise pytest.UsageError(f"{USAGE_PREFIX}{error}") from None
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["ohpen"] = self.run.handoff()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and str(report.longrepr).startswith(USAGE_PREFIX):
+            self.usage_error = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.usage_error:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return (
+        config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
+        and getattr(config.option, "dist", "no") != "no"
+        and not config.option.collectonly
+    )

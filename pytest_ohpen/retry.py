@@ -1,0 +1,72 @@
+"""Retries and per-attempt timeouts of checks, applied through pytest-rerunfailures and
+pytest-timeout.
+
+The retry delay is a settle window for eventual consistency after ``terraform
+apply``, shared by the whole run: a failed check is retried once the window
+opened by the run's first failure has passed, not after 30 s of its own. Six
+checks failing after a bad deploy therefore cost one 30 s wait, not six, and the
+worst case stays well under two minutes. Each attempt (not the wait) is bounded
+by pytest-timeout, using its ``func_only`` mode, which re-arms the timer for every
+attempt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a check is retried and bounded, after the command line has had its say."""
+
+    reruns: int
+    settle_seconds: float
+    timeout: float
+
+
+def retry_policy(
+    env_retries: int,
+    env_delay: float,
+    env_timeout: float,
+    cli_reruns: int | None,
+    cli_delay: float | None,
+    cli_timeout: float | None,
+) -> RetryPolicy:
+    """The environment's retries, delay and timeout, each overridden by its command-line
+    option (--reruns, --reruns-delay, --timeout) when that was given."""
+    return RetryPolicy(
+        reruns=env_retries if cli_reruns is None else max(0, cli_reruns),
+        settle_seconds=env_delay if cli_delay is None else max(0.0, cli_delay),
+        timeout=env_timeout if cli_timeout is None else cli_timeout,
+    )
+
+
+class SettleWindow:
+    """Makes every retry wait until the run's first failure is ``seconds`` old.
+
+    Attempt k+1 of any check starts no earlier than ``first_failure + k * seconds``.
+    """
+
+    def __init__(
+        self,
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._first_failure: float | None = None
+
+    def wait_before_retry(self, failed_attempt: int) -> float:
+        """Block until retry number ``failed_attempt + 1`` may start; return seconds waited."""
+        now = self._clock()
+        if self._first_failure is None:
+            self._first_failure = now
+        wait = self._first_failure + (failed_attempt + 1) * self.seconds - now
+        if wait > 0:
+            self._sleep(wait)
+            return wait
+        return 0.0

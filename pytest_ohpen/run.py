@@ -1,0 +1,141 @@
+"""The state of one pytest run that checks an environment: which environment, the
+embedded account if any, the shared AWS clients, and whether the account guard passed.
+
+Everything is resolved on first need, so a run that uses none of the plugin's
+fixtures never reads the environments file, imports boto3 or needs ``--env``.
+With xdist the controller does the preflight once and hands its result to the
+workers (``handoff``/``adopt``), so all workers share one embedded account.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pytest_ohpen import environments
+from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.settings import Settings, resolve
+
+if TYPE_CHECKING:
+    import pytest
+
+    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.checks import Where
+    from pytest_ohpen.emulator.server import EmbeddedAccount
+    from pytest_ohpen.environments import Environment
+
+
+class OhpenRun:
+    """One run's environment, clients and embedded account, created lazily."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._env: Environment | None = None
+        self._clients: AwsClients | None = None
+        self.account: EmbeddedAccount | None = None
+        self.endpoint_url: str | None = None
+        self.preflight_done = False
+        self.report_lines: list[str] = []
+
+    @property
+    def settings(self) -> Settings:
+        """The plugin's options, resolved on first use (may raise ConfigError)."""
+        if self._settings is None:
+            self._settings = resolve(self.config)
+        return self._settings
+
+    @property
+    def environment(self) -> Environment:
+        """The chosen environment, loaded and validated on first use (may raise ConfigError)."""
+        if self._env is None:
+            chosen = self.settings.env_name
+            path = self.settings.targets
+            if chosen is None:
+                raise ConfigError(self._no_environment_message())
+            self._env = environments.load_environment(path, chosen.value, chosen.describe("--env"))
+        return self._env
+
+    def _no_environment_message(self) -> str:
+        path = self.settings.targets
+        try:
+            known = environments.environment_names(environments.read_file(path))
+        except ConfigError as error:
+            return f"no environment named: pass --env NAME or set OHPEN_ENV ({error})"
+        hint = " (try --env local)" if "local" in known else ""
+        return (
+            "no environment named: pass --env NAME or set OHPEN_ENV; "
+            f"environments in {path}: {', '.join(known) or 'none'}{hint}"
+        )
+
+    @property
+    def clients(self) -> AwsClients:
+        """The run's shared AWS clients, pointed at the embedded account when there is one."""
+        if self._clients is None:
+            from pytest_ohpen.aws import AwsClients
+
+            self._clients = AwsClients(self.environment, endpoint_url=self.endpoint_url)
+        return self._clients
+
+    @property
+    def where(self) -> Where:
+        """The environment's account and region, for check messages."""
+        from pytest_ohpen.checks import Where
+
+        return Where(self.environment.account_id, self.environment.region)
+
+    def preflight(self) -> None:
+        """Before any check: start the embedded account if asked, then the account guard.
+
+        Raises ConfigError or PreflightError, each one line; runs at most once.
+        """
+        if self.preflight_done:
+            return
+        env = self.environment
+        omitted = self.settings.emulator_omit
+        if omitted and not env.emulated:
+            raise ConfigError(
+                f"--emulator-omit: environment {env.name!r} is not emulated; "
+                "it only applies to an environment with emulated = true (try --env local)"
+            )
+        if env.emulated:
+            self._start_embedded_account(omitted)
+        from pytest_ohpen.aws import verify_account
+
+        caller = verify_account(self.clients)
+        self.preflight_done = True
+        where = f"embedded account at {self.endpoint_url}" if env.emulated else (
+            f"endpoint {env.endpoint_url}" if env.endpoint_url else "AWS"
+        )
+        self.report_lines.insert(
+            0, f"ohpen: environment {env.name}: account {env.account_id} verified "
+            f"({caller}), {env.region}, {where}"
+        )
+
+    def _start_embedded_account(self, omitted: tuple[str, ...]) -> None:
+        from pytest_ohpen.emulator.server import EmbeddedAccount
+        from pytest_ohpen.emulator.stack import Stack
+
+        stack = Stack.for_environment(self.environment).without(omitted)
+        self.account = EmbeddedAccount(self.environment, stack)
+        started = self.account.start()
+        self.endpoint_url = started.url
+        self._clients = None
+        skipped = f", without {', '.join(omitted)}" if omitted else ""
+        self.report_lines.append(
+            f"ohpen: embedded account provisioned in {started.seconds:.1f} s{skipped}"
+        )
+
+    def handoff(self) -> dict[str, Any]:
+        """What an xdist worker needs from the controller's preflight (plain data)."""
+        return {"endpoint_url": self.endpoint_url, "preflight_done": self.preflight_done}
+
+    def adopt(self, handoff: dict[str, Any]) -> None:
+        """Take the controller's preflight result (on an xdist worker)."""
+        self.endpoint_url = handoff.get("endpoint_url")
+        self.preflight_done = bool(handoff.get("preflight_done"))
+
+    def close(self) -> None:
+        """Stop the embedded account, if this process started one."""
+        if self.account is not None:
+            self.account.stop()
+            self.account = None

@@ -1,0 +1,115 @@
+"""The plugin's options, resolved once, in one fixed order: command line, environment
+variable, ini file, default. Each value remembers where it came from, so an error
+can say "--env 'prd' (command line)" or "OHPEN_ENV='prd' (environment variable)".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_ohpen.errors import ConfigError
+
+DEFAULT_TARGETS = "environments.toml"
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+HELP = {
+    "env": "environment to check, a table of the environments file (env: OHPEN_ENV); "
+    "required by the suites, e.g. --env local",
+    "targets": "environments file (env: OHPEN_TARGETS, ini: ohpen_targets); "
+    f"default: {DEFAULT_TARGETS} in the rootdir",
+    "invoke_lambda": "also invoke each Lambda in the smoke suite "
+    "(env: SMOKE_INVOKE_LAMBDA=1, ini: ohpen_invoke_lambda)",
+    "emulator_omit": "embedded account only: provision everything but this resource "
+    "(repeatable), to see a red run",
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the ``ohpen`` option group and its ini settings."""
+    group = parser.getgroup("ohpen", "pytest-ohpen: post-deployment checks")
+    group.addoption("--env", dest="ohpen_env", metavar="NAME", help=HELP["env"])
+    group.addoption("--targets", dest="ohpen_targets", metavar="PATH", help=HELP["targets"])
+    group.addoption(
+        "--invoke-lambda", dest="ohpen_invoke_lambda", action="store_true", default=None,
+        help=HELP["invoke_lambda"],
+    )
+    group.addoption(
+        "--emulator-omit", dest="ohpen_emulator_omit", action="append", default=[],
+        metavar="NAME", help=HELP["emulator_omit"],
+    )
+    parser.addini("ohpen_targets", HELP["targets"], default=None)
+    parser.addini("ohpen_invoke_lambda", HELP["invoke_lambda"], type="bool", default=False)
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A setting's value and where it came from, for error messages."""
+
+    value: str
+    source: str
+
+    def describe(self, option: str) -> str:
+        """How the user wrote it: "--env 'prd' (command line)"."""
+        return f"{option} {self.value!r} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of the plugin, resolved."""
+
+    env_name: Sourced | None
+    targets: Path
+    targets_source: str
+    invoke_lambda: bool
+    emulator_omit: tuple[str, ...]
+
+
+def resolve(config: pytest.Config) -> Settings:
+    """Resolve every option: command line, then environment variable, then ini, then default."""
+    env_name = _first(config.getoption("ohpen_env"), "OHPEN_ENV")
+    targets, targets_source = _targets(config)
+    return Settings(
+        env_name=env_name,
+        targets=targets,
+        targets_source=targets_source,
+        invoke_lambda=_invoke_lambda(config),
+        emulator_omit=tuple(config.getoption("ohpen_emulator_omit") or ()),
+    )
+
+
+def _first(cli_value: str | None, variable: str) -> Sourced | None:
+    if cli_value:
+        return Sourced(cli_value, "command line")
+    if os.environ.get(variable):
+        return Sourced(os.environ[variable], f"environment variable {variable}")
+    return None
+
+
+def _targets(config: pytest.Config) -> tuple[Path, str]:
+    given = _first(config.getoption("ohpen_targets"), "OHPEN_TARGETS")
+    if given:
+        return Path(given.value).expanduser().resolve(), given.describe("--targets")
+    ini = config.getini("ohpen_targets")
+    if ini:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        return (base / str(ini)).resolve(), f"ohpen_targets = {ini!r} (ini file)"
+    return config.rootpath / DEFAULT_TARGETS, f"default: {DEFAULT_TARGETS} in the rootdir"
+
+
+def _invoke_lambda(config: pytest.Config) -> bool:
+    if config.getoption("ohpen_invoke_lambda"):
+        return True
+    raw = os.environ.get("SMOKE_INVOKE_LAMBDA")
+    if raw is not None:
+        word = raw.strip().lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ConfigError(
+            f"SMOKE_INVOKE_LAMBDA={raw!r} (environment variable): expected 1 or 0 (true/false)"
+        )
+    return bool(config.getini("ohpen_invoke_lambda"))
