@@ -1,0 +1,108 @@
+"""Shared fixtures of the plugin's own tests.
+
+Two ways to reach the emulator, never mixed in one process (moto keeps its data
+per process):
+- ``moto_url``: a moto server in this test process, for checks and preflight code
+  called directly, and as an "independently provisioned" account that pytest runs
+  in a subprocess point at through ``endpoint_url``;
+- ``emulated`` runs (``emulated = true``), always in a subprocess
+  (``pytester.runpytest_subprocess``), which start their own embedded account.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE_SUITE = REPO / "suites" / "smoke" / "test_smoke.py"
+SIX_RESOURCES = {
+    "buckets": ["ohpen-bronze", "ohpen-silver", "ohpen-artifacts"],
+    "glue_jobs": ["ohpen-transaction-etl-spark"],
+    "state_machines": ["ohpen-etl-orchestration"],
+    "lambdas": ["ohpen-read-run-summary"],
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Recognisable fake credentials, and no developer AWS config or instance metadata."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "OHPEN_")) or name in {"SMOKE_INVOKE_LAMBDA", "MOTO_PORT",
+                                                          "MOTO_ACCOUNT_ID"}:
+            monkeypatch.delenv(name)
+    empty = tmp_path_factory.getbasetemp() / "no-aws-config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEOHPENTEST0001")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-ohpen-test-do-not-leak")
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """A moto server on 127.0.0.1 in this process, for the whole test session."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def fresh_moto(moto_url: str) -> str:
+    """The session's moto server, emptied for this test."""
+    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST", data=b"")
+    urllib.request.urlopen(request, timeout=10).read()
+    return moto_url
+
+
+def toml_value(value: object) -> str:
+    """A Python value as TOML (strings, numbers, booleans, lists of strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value)
+
+
+def environments_toml(envs: dict[str, dict[str, object]]) -> str:
+    """An environments file: ``{"local": {"account_id": ..., "resources": {...}}}``."""
+    lines: list[str] = []
+    for name, keys in envs.items():
+        lines.append(f"[{name}]")
+        tables = {k: v for k, v in keys.items() if isinstance(v, dict)}
+        lines += [f"{k} = {toml_value(v)}" for k, v in keys.items() if k not in tables]
+        for table, values in tables.items():
+            lines.append(f"[{name}.{table}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def local_env(**overrides: object) -> dict[str, object]:
+    """An emulated environment with the playbook's six resources and a short retry delay."""
+    env: dict[str, object] = {
+        "account_id": "123456789012", "region": "eu-west-1", "emulated": True,
+        "retry_delay": 0.5, "timeout": 20, "resources": dict(SIX_RESOURCES),
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def suite_dir(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester directory holding a copy of the real smoke suite."""
+    shutil.copy(SMOKE_SUITE, pytester.path / "test_smoke.py")
+    return pytester
