@@ -1,0 +1,193 @@
+"""Each check passes on a healthy resource and fails with one precise line otherwise.
+
+Existence and state come from a real moto server; states moto cannot reach
+(DELETING, Pending, access denied, throttling) come from botocore's Stubber.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.checks import CheckFailed, Where
+from pytest_ohpen.checks.awslambda import (
+    check_lambda_active,
+    check_lambda_invocable,
+    describe_function_error,
+)
+from pytest_ohpen.checks.glue import check_glue_job_exists
+from pytest_ohpen.checks.s3 import check_bucket_accessible
+from pytest_ohpen.checks.stepfunctions import check_state_machine_active, state_machine_arn
+from pytest_ohpen.emulator.provision import provision
+from pytest_ohpen.emulator.stack import Stack
+from pytest_ohpen.environments import Environment, Resources
+
+WHERE = Where("123456789012", "eu-west-1")
+RESOURCES = Resources(
+    buckets=("ohpen-bronze",), glue_jobs=("ohpen-transaction-etl-spark",),
+    state_machines=("ohpen-etl-orchestration",), lambdas=("ohpen-read-run-summary",),
+)
+
+
+def _moto_config(url: str, lambda_stub: bool) -> None:
+    body = json.dumps({"lambda": {"use_docker": not lambda_stub}}).encode()
+    request = urllib.request.Request(f"{url}/moto-api/config", data=body, method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def _clients(url: str) -> AwsClients:
+    env = Environment(name="test", source=Path("environments.toml"), account_id=WHERE.account_id,
+                      region=WHERE.region, endpoint_url=url, resources=RESOURCES, timeout=10)
+    return AwsClients(env)
+
+
+@pytest.fixture
+def deployed(fresh_moto: str) -> AwsClients:
+    """An account holding one resource of each kind, Lambda in stub mode (invocations succeed)."""
+    _moto_config(fresh_moto, lambda_stub=True)
+    clients = _clients(fresh_moto)
+    provision(clients, Stack(RESOURCES.buckets, RESOURCES.glue_jobs, RESOURCES.state_machines,
+                             RESOURCES.lambdas, state_bucket=None, failure_topic=None, alarms=()))
+    return clients
+
+
+@pytest.fixture
+def empty(fresh_moto: str) -> AwsClients:
+    """An account holding nothing."""
+    return _clients(fresh_moto)
+
+
+CHECKS: dict[str, Callable[[AwsClients, str], None]] = {
+    "bucket": lambda c, n: check_bucket_accessible(c.client("s3"), n, WHERE),
+    "glue job": lambda c, n: check_glue_job_exists(c.client("glue"), n, WHERE),
+    "state machine": lambda c, n: check_state_machine_active(c.client("stepfunctions"), n, WHERE),
+    "lambda": lambda c, n: check_lambda_active(c.client("lambda"), n, WHERE),
+}
+HEALTHY = {"bucket": "ohpen-bronze", "glue job": "ohpen-transaction-etl-spark",
+           "state machine": "ohpen-etl-orchestration", "lambda": "ohpen-read-run-summary"}
+MISSING = {
+    "bucket": "bucket ohpen-silver: not found (NoSuchBucket) in account 123456789012 eu-west-1",
+    "glue job": "Glue job ohpen-silver: not found (EntityNotFoundException) in account "
+    "123456789012 eu-west-1",
+    "state machine": "state machine ohpen-silver: not found (StateMachineDoesNotExist) in account "
+    "123456789012 eu-west-1",
+    "lambda": "Lambda ohpen-silver: not found (ResourceNotFoundException) in account "
+    "123456789012 eu-west-1",
+}
+
+
+@pytest.mark.parametrize("kind", list(CHECKS))
+def test_check_passes_on_a_healthy_resource(kind: str, deployed: AwsClients) -> None:
+    CHECKS[kind](deployed, HEALTHY[kind])
+
+
+@pytest.mark.parametrize("kind", list(CHECKS))
+def test_check_names_the_missing_resource(kind: str, empty: AwsClients) -> None:
+    with pytest.raises(CheckFailed) as failure:
+        CHECKS[kind](empty, "ohpen-silver")
+    assert str(failure.value) == MISSING[kind]
+
+
+def test_lambda_invocation_passes_when_the_function_runs(deployed: AwsClients) -> None:
+    check_lambda_invocable(deployed.invoker(), "ohpen-read-run-summary", WHERE)
+
+
+def test_lambda_invocation_fails_with_the_function_error(fresh_moto: str) -> None:
+    # Without docker and outside stub mode, moto answers every invoke with a function error.
+    _moto_config(fresh_moto, lambda_stub=False)
+    clients = _clients(fresh_moto)
+    provision(clients, Stack((), (), (), ("ohpen-read-run-summary",), None, None, ()))
+    with pytest.raises(CheckFailed, match=r"^Lambda ohpen-read-run-summary: invocation failed "
+                                          r"\(Handled\): .*docker.* in account 123456789012"):
+        check_lambda_invocable(clients.invoker(), "ohpen-read-run-summary", WHERE)
+
+
+def test_function_error_payload_is_summarised_in_one_line() -> None:
+    payload = json.dumps({"errorType": "KeyError", "errorMessage": "'run_key'\nline two"}).encode()
+    assert describe_function_error(payload) == "KeyError: 'run_key' line two"
+    assert describe_function_error(b"not json") == "not json"
+    assert describe_function_error(b"") == "no error payload"
+
+
+def _stubbed(client: Any, method: str, **answer: Any) -> Stubber:
+    stubber = Stubber(client)
+    if "error" in answer:
+        stubber.add_client_error(method, service_error_code=answer["error"],
+                                 http_status_code=answer.get("status", 400))
+    else:
+        stubber.add_response(method, answer["response"])
+    stubber.activate()
+    return stubber
+
+
+def test_state_machine_that_is_not_active_fails(empty: AwsClients) -> None:
+    sfn = empty.client("stepfunctions")
+    arn = state_machine_arn("ohpen-etl-orchestration", WHERE)
+    _stubbed(sfn, "describe_state_machine", response={
+        "stateMachineArn": arn, "name": "ohpen-etl-orchestration", "status": "DELETING",
+        "definition": "{}", "roleArn": "arn:aws:iam::123456789012:role/r", "type": "STANDARD",
+        "creationDate": "2026-01-01T00:00:00Z"})
+    with pytest.raises(CheckFailed, match="^state machine ohpen-etl-orchestration: status "
+                                          "DELETING, expected ACTIVE in account 123456789012"):
+        check_state_machine_active(sfn, "ohpen-etl-orchestration", WHERE)
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"State": "Failed", "StateReason": "The role cannot be assumed"},
+     "state Failed, expected Active (The role cannot be assumed)"),
+    ({"State": "Pending", "StateReasonCode": "Creating"}, "state Pending, expected Active (Creating)"),
+    ({"State": "Active", "LastUpdateStatus": "Failed", "LastUpdateStatusReason": "bad zip"},
+     "last update failed (bad zip)"),
+])
+def test_lambda_that_is_not_active_fails(empty: AwsClients, config: dict[str, str], message: str) -> None:
+    client = empty.client("lambda")
+    _stubbed(client, "get_function_configuration", response={"FunctionName": "f", **config})
+    with pytest.raises(CheckFailed, match=rf"^Lambda f: {message.replace('(', '.').replace(')', '.')}"):
+        check_lambda_active(client, "f", WHERE)
+
+
+@pytest.mark.parametrize(("code", "status", "wording"), [
+    ("403", 403, "access denied (403)"),
+    ("SlowDown", 503, "throttled (SlowDown), still after retries"),
+    ("InternalError", 500, "failed (InternalError, HTTP 500)"),
+])
+def test_bucket_errors_say_what_was_found(empty: AwsClients, code: str, status: int, wording: str) -> None:
+    s3 = empty.client("s3")
+    _stubbed(s3, "head_bucket", error=code, status=status)
+    with pytest.raises(CheckFailed) as failure:
+        check_bucket_accessible(s3, "ohpen-bronze", WHERE)
+    assert str(failure.value).startswith(f"bucket ohpen-bronze: {wording}")
+
+
+def test_bucket_that_exists_but_cannot_be_listed_fails(empty: AwsClients) -> None:
+    s3 = empty.client("s3")
+    stubber = Stubber(s3)
+    stubber.add_response("head_bucket", {})
+    stubber.add_client_error("list_objects_v2", service_error_code="AccessDenied",
+                             service_message="Access Denied", http_status_code=403)
+    stubber.activate()
+    with pytest.raises(CheckFailed, match="^bucket ohpen-bronze: access denied .AccessDenied."):
+        check_bucket_accessible(s3, "ohpen-bronze", WHERE)
+
+
+def test_unreachable_endpoint_fails_the_check_not_the_run(unused_port: int) -> None:
+    clients = _clients(f"http://127.0.0.1:{unused_port}")
+    with pytest.raises(CheckFailed, match=r"^Glue job j: could not be checked \(EndpointConnectionError"):
+        check_glue_job_exists(clients.client("glue"), "j", WHERE)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
