@@ -24,7 +24,10 @@ CALLS_PER_CHECK = 2
 """The most AWS calls one check makes (a bucket: head, then list one key)."""
 ATTEMPTS_PER_CALL = 2
 """botocore standard mode: the first try plus one retry of a throttled or transient error."""
-EMBEDDED_CREDENTIALS = {"aws_access_key_id": "ohpen-embedded", "aws_secret_access_key": "ohpen-embedded"}
+EMBEDDED_CREDENTIALS = {
+    "aws_access_key_id": "ohpen-embedded",
+    "aws_secret_access_key": "ohpen-embedded",
+}
 """The embedded account accepts any keys; fixed ones keep real credentials out of it."""
 
 
@@ -51,7 +54,9 @@ def client_timeouts(check_timeout: float) -> ClientTimeouts:
     per_attempt = check_timeout * 0.8 / (CALLS_PER_CHECK * ATTEMPTS_PER_CALL)
     connect = max(0.2, min(5.0, per_attempt / 3))
     read = max(0.5, min(30.0, per_attempt - connect))
-    return ClientTimeouts(connect=round(connect, 3), read=round(read, 3), max_attempts=ATTEMPTS_PER_CALL)
+    return ClientTimeouts(
+        connect=round(connect, 3), read=round(read, 3), max_attempts=ATTEMPTS_PER_CALL
+    )
 
 
 class AwsClients:
@@ -118,7 +123,8 @@ class AwsClients:
             read_timeout=timeouts.read,
             user_agent_extra="pytest-ohpen",
         )
-        return self.session.client(service, endpoint_url=self.endpoint_url, config=config)
+        make_client: Any = self.session.client  # one factory for every service name
+        return make_client(service, endpoint_url=self.endpoint_url, config=config)
 
 
 def verify_account(clients: AwsClients) -> str:
@@ -157,27 +163,42 @@ def describe_preflight_failure(error: BaseException, clients: AwsClients) -> str
         )
     if isinstance(error, bex.PartialCredentialsError):
         return f"incomplete AWS credentials for environment {env.name!r}: {error}"
-    if isinstance(error, bex.SSOTokenLoadError | bex.UnauthorizedSSOTokenError | bex.TokenRetrievalError):
+    if isinstance(
+        error, bex.SSOTokenLoadError | bex.UnauthorizedSSOTokenError | bex.TokenRetrievalError
+    ):
         return (
             f"the SSO session for environment {env.name!r} has expired or is missing: "
             f"run 'aws sso login{' --profile ' + env.profile if env.profile else ''}'"
         )
     if isinstance(error, bex.ProfileNotFound):
         return f"AWS profile not found for environment {env.name!r}: {error}"
-    if isinstance(error, bex.EndpointConnectionError | bex.ConnectTimeoutError | bex.ReadTimeoutError):
+    if isinstance(
+        error, bex.EndpointConnectionError | bex.ConnectTimeoutError | bex.ReadTimeoutError
+    ):
         return (
             f"cannot reach {where} for environment {env.name!r} "
             f"({type(error).__name__}); check the network, proxy or endpoint_url"
         )
     if isinstance(error, bex.ClientError):
         code = error.response.get("Error", {}).get("Code", "Unknown")
-        if code in {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}:
+        if code in {
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "RequestExpired",
+            "TokenRefreshRequired",
+        }:
             return (
                 f"the AWS credentials for environment {env.name!r} have expired ({code}); "
                 "refresh them (new session token, or 'aws sso login') and run again"
             )
-        if code in {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
-                    "AuthFailure", "AccessDenied", "InvalidAccessKeyId"}:
+        if code in {
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+            "UnrecognizedClientException",
+            "AuthFailure",
+            "AccessDenied",
+            "InvalidAccessKeyId",
+        }:
             return (
                 f"AWS rejected the credentials for environment {env.name!r} ({code}); "
                 "check which keys or profile are in use"

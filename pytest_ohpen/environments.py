@@ -97,7 +97,7 @@ def _positive_seconds(value: Any) -> str | None:
 
 def _account_id(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"must be a quoted string of 12 digits (write account_id = \"{value:012d}\")"
+        return f'must be a quoted string of 12 digits (write account_id = "{value:012d}")'
     if not isinstance(value, str) or not ACCOUNT_ID.fullmatch(value):
         return f"{value!r} is not a 12-digit AWS account id"
     return None
@@ -105,7 +105,7 @@ def _account_id(value: Any) -> str | None:
 
 def _region(value: Any) -> str | None:
     if not isinstance(value, str) or not REGION.fullmatch(value):
-        return f"{value!r} is not an AWS region name such as \"eu-west-1\""
+        return f'{value!r} is not an AWS region name such as "eu-west-1"'
     return None
 
 
@@ -118,7 +118,7 @@ def _endpoint(value: Any) -> str | None:
 def _names(pattern: re.Pattern[str], what: str) -> Check:
     def check(value: Any) -> str | None:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return "must be a list of names, e.g. [\"a\", \"b\"]"
+            return 'must be a list of names, e.g. ["a", "b"]'
         for name in value:
             if not pattern.fullmatch(name):
                 return f"{name!r} is not a valid {what} name"
@@ -175,7 +175,7 @@ def environment_names(document: Mapping[str, Any]) -> list[str]:
 
 
 def load_environment(path: Path, name: str, chosen_by: str) -> Environment:
-    """Read ``path`` and validate environment ``name``; ``chosen_by`` says where the name came from."""
+    """Read ``path`` and validate environment ``name``; ``chosen_by`` names its source."""
     document = read_file(path)
     stray = sorted(key for key, value in document.items() if not isinstance(value, dict))
     if stray:
@@ -186,9 +186,7 @@ def load_environment(path: Path, name: str, chosen_by: str) -> Environment:
     known = environment_names(document)
     if name not in document or name == DEFAULTS_TABLE:
         listing = ", ".join(known) or "none"
-        raise ConfigError(
-            f"{chosen_by}: unknown environment {name!r} in {path}; known: {listing}"
-        )
+        raise ConfigError(f"{chosen_by}: unknown environment {name!r} in {path}; known: {listing}")
     merged = _merge(document.get(DEFAULTS_TABLE, {}), document[name])
     return _build(path, name, merged)
 

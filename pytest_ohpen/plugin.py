@@ -85,8 +85,11 @@ def pytest_collection_modifyitems(
     try:
         env = run.environment
         policy = retry_policy(
-            env.retries, env.retry_delay, env.timeout,
-            config.getoption("reruns", None), config.getoption("reruns_delay", None),
+            env.retries,
+            env.retry_delay,
+            env.timeout,
+            config.getoption("reruns", None),
+            config.getoption("reruns_delay", None),
             config.getoption("timeout", None),
         )
         if not hasattr(config, "workerinput") and not config.option.collectonly:
@@ -99,7 +102,9 @@ def pytest_collection_modifyitems(
         item.add_marker(pytest.mark.flaky(reruns=policy.reruns, reruns_delay=0))
         item.add_marker(pytest.mark.timeout(policy.timeout, method=TIMEOUT_METHOD, func_only=True))
     if policy.reruns and not _is_xdist_controller(config):
-        settle = SettleRetries({item.nodeid for item in checks}, SettleWindow(policy.settle_seconds))
+        settle = SettleRetries(
+            {item.nodeid for item in checks}, SettleWindow(policy.settle_seconds)
+        )
         config.pluginmanager.register(settle, "ohpen-settle-retries")
 
 
@@ -127,7 +132,8 @@ class SettleRetries:
         self.window = window
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.outcome == "rerun" and report.nodeid in self.nodeids:
+        outcome: str = report.outcome  # pytest-rerunfailures adds the "rerun" outcome
+        if outcome == "rerun" and report.nodeid in self.nodeids:
             self.window.wait_before_retry(int(getattr(report, "rerun", 0)))
 
 

@@ -103,12 +103,15 @@ class OhpenRun:
 
         caller = verify_account(self.clients)
         self.preflight_done = True
-        where = f"embedded account at {self.endpoint_url}" if env.emulated else (
-            f"endpoint {env.endpoint_url}" if env.endpoint_url else "AWS"
+        where = (
+            f"embedded account at {self.endpoint_url}"
+            if env.emulated
+            else (f"endpoint {env.endpoint_url}" if env.endpoint_url else "AWS")
         )
         self.report_lines.insert(
-            0, f"ohpen: environment {env.name}: account {env.account_id} verified "
-            f"({caller}), {env.region}, {where}"
+            0,
+            f"ohpen: environment {env.name}: account {env.account_id} verified "
+            f"({caller}), {env.region}, {where}",
         )
 
     def _start_embedded_account(self, omitted: tuple[str, ...]) -> None:

@@ -35,12 +35,19 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--env", dest="ohpen_env", metavar="NAME", help=HELP["env"])
     group.addoption("--targets", dest="ohpen_targets", metavar="PATH", help=HELP["targets"])
     group.addoption(
-        "--invoke-lambda", dest="ohpen_invoke_lambda", action="store_true", default=None,
+        "--invoke-lambda",
+        dest="ohpen_invoke_lambda",
+        action="store_true",
+        default=None,
         help=HELP["invoke_lambda"],
     )
     group.addoption(
-        "--emulator-omit", dest="ohpen_emulator_omit", action="append", default=[],
-        metavar="NAME", help=HELP["emulator_omit"],
+        "--emulator-omit",
+        dest="ohpen_emulator_omit",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=HELP["emulator_omit"],
     )
     parser.addini("ohpen_targets", HELP["targets"], default=None)
     parser.addini("ohpen_invoke_lambda", HELP["invoke_lambda"], type="bool", default=False)

@@ -34,11 +34,16 @@ SIX_RESOURCES = {
 
 
 @pytest.fixture(autouse=True)
-def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def fake_aws_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Recognisable fake credentials, and no developer AWS config or instance metadata."""
     for name in list(os.environ):
-        if name.startswith(("AWS_", "OHPEN_")) or name in {"SMOKE_INVOKE_LAMBDA", "MOTO_PORT",
-                                                          "MOTO_ACCOUNT_ID"}:
+        if name.startswith(("AWS_", "OHPEN_")) or name in {
+            "SMOKE_INVOKE_LAMBDA",
+            "MOTO_PORT",
+            "MOTO_ACCOUNT_ID",
+        }:
             monkeypatch.delenv(name)
     empty = tmp_path_factory.getbasetemp() / "no-aws-config"
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
@@ -94,8 +99,12 @@ def environments_toml(envs: dict[str, dict[str, object]]) -> str:
 def local_env(**overrides: object) -> dict[str, object]:
     """An emulated environment with the playbook's six resources and a short retry delay."""
     env: dict[str, object] = {
-        "account_id": "123456789012", "region": "eu-west-1", "emulated": True,
-        "retry_delay": 0.5, "timeout": 20, "resources": dict(SIX_RESOURCES),
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "emulated": True,
+        "retry_delay": 0.5,
+        "timeout": 20,
+        "resources": dict(SIX_RESOURCES),
     }
     env.update(overrides)
     return env

@@ -7,6 +7,7 @@ Existence and state come from a real moto server; states moto cannot reach
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -31,8 +32,10 @@ from pytest_ohpen.environments import Environment, Resources
 
 WHERE = Where("123456789012", "eu-west-1")
 RESOURCES = Resources(
-    buckets=("ohpen-bronze",), glue_jobs=("ohpen-transaction-etl-spark",),
-    state_machines=("ohpen-etl-orchestration",), lambdas=("ohpen-read-run-summary",),
+    buckets=("ohpen-bronze",),
+    glue_jobs=("ohpen-transaction-etl-spark",),
+    state_machines=("ohpen-etl-orchestration",),
+    lambdas=("ohpen-read-run-summary",),
 )
 
 
@@ -43,8 +46,15 @@ def _moto_config(url: str, lambda_stub: bool) -> None:
 
 
 def _clients(url: str) -> AwsClients:
-    env = Environment(name="test", source=Path("environments.toml"), account_id=WHERE.account_id,
-                      region=WHERE.region, endpoint_url=url, resources=RESOURCES, timeout=10)
+    env = Environment(
+        name="test",
+        source=Path("environments.toml"),
+        account_id=WHERE.account_id,
+        region=WHERE.region,
+        endpoint_url=url,
+        resources=RESOURCES,
+        timeout=10,
+    )
     return AwsClients(env)
 
 
@@ -53,8 +63,18 @@ def deployed(fresh_moto: str) -> AwsClients:
     """An account holding one resource of each kind, Lambda in stub mode (invocations succeed)."""
     _moto_config(fresh_moto, lambda_stub=True)
     clients = _clients(fresh_moto)
-    provision(clients, Stack(RESOURCES.buckets, RESOURCES.glue_jobs, RESOURCES.state_machines,
-                             RESOURCES.lambdas, state_bucket=None, failure_topic=None, alarms=()))
+    provision(
+        clients,
+        Stack(
+            RESOURCES.buckets,
+            RESOURCES.glue_jobs,
+            RESOURCES.state_machines,
+            RESOURCES.lambdas,
+            state_bucket=None,
+            failure_topic=None,
+            alarms=(),
+        ),
+    )
     return clients
 
 
@@ -70,8 +90,12 @@ CHECKS: dict[str, Callable[[AwsClients, str], None]] = {
     "state machine": lambda c, n: check_state_machine_active(c.client("stepfunctions"), n, WHERE),
     "lambda": lambda c, n: check_lambda_active(c.client("lambda"), n, WHERE),
 }
-HEALTHY = {"bucket": "ohpen-bronze", "glue job": "ohpen-transaction-etl-spark",
-           "state machine": "ohpen-etl-orchestration", "lambda": "ohpen-read-run-summary"}
+HEALTHY = {
+    "bucket": "ohpen-bronze",
+    "glue job": "ohpen-transaction-etl-spark",
+    "state machine": "ohpen-etl-orchestration",
+    "lambda": "ohpen-read-run-summary",
+}
 MISSING = {
     "bucket": "bucket ohpen-silver: not found (NoSuchBucket) in account 123456789012 eu-west-1",
     "glue job": "Glue job ohpen-silver: not found (EntityNotFoundException) in account "
@@ -104,8 +128,11 @@ def test_lambda_invocation_fails_with_the_function_error(fresh_moto: str) -> Non
     _moto_config(fresh_moto, lambda_stub=False)
     clients = _clients(fresh_moto)
     provision(clients, Stack((), (), (), ("ohpen-read-run-summary",), None, None, ()))
-    with pytest.raises(CheckFailed, match=r"^Lambda ohpen-read-run-summary: invocation failed "
-                                          r"\(Handled\): .*docker.* in account 123456789012"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^Lambda ohpen-read-run-summary: invocation failed "
+        r"\(Handled\): .*docker.* in account 123456789012",
+    ):
         check_lambda_invocable(clients.invoker(), "ohpen-read-run-summary", WHERE)
 
 
@@ -119,8 +146,9 @@ def test_function_error_payload_is_summarised_in_one_line() -> None:
 def _stubbed(client: Any, method: str, **answer: Any) -> Stubber:
     stubber = Stubber(client)
     if "error" in answer:
-        stubber.add_client_error(method, service_error_code=answer["error"],
-                                 http_status_code=answer.get("status", 400))
+        stubber.add_client_error(
+            method, service_error_code=answer["error"], http_status_code=answer.get("status", 400)
+        )
     else:
         stubber.add_response(method, answer["response"])
     stubber.activate()
@@ -130,35 +158,66 @@ def _stubbed(client: Any, method: str, **answer: Any) -> Stubber:
 def test_state_machine_that_is_not_active_fails(empty: AwsClients) -> None:
     sfn = empty.client("stepfunctions")
     arn = state_machine_arn("ohpen-etl-orchestration", WHERE)
-    _stubbed(sfn, "describe_state_machine", response={
-        "stateMachineArn": arn, "name": "ohpen-etl-orchestration", "status": "DELETING",
-        "definition": "{}", "roleArn": "arn:aws:iam::123456789012:role/r", "type": "STANDARD",
-        "creationDate": "2026-01-01T00:00:00Z"})
-    with pytest.raises(CheckFailed, match="^state machine ohpen-etl-orchestration: status "
-                                          "DELETING, expected ACTIVE in account 123456789012"):
+    _stubbed(
+        sfn,
+        "describe_state_machine",
+        response={
+            "stateMachineArn": arn,
+            "name": "ohpen-etl-orchestration",
+            "status": "DELETING",
+            "definition": "{}",
+            "roleArn": "arn:aws:iam::123456789012:role/r",
+            "type": "STANDARD",
+            "creationDate": "2026-01-01T00:00:00Z",
+        },
+    )
+    with pytest.raises(
+        CheckFailed,
+        match=r"^state machine ohpen-etl-orchestration: status "
+        r"DELETING, expected ACTIVE in account 123456789012",
+    ):
         check_state_machine_active(sfn, "ohpen-etl-orchestration", WHERE)
 
 
-@pytest.mark.parametrize(("config", "message"), [
-    ({"State": "Failed", "StateReason": "The role cannot be assumed"},
-     "state Failed, expected Active (The role cannot be assumed)"),
-    ({"State": "Pending", "StateReasonCode": "Creating"}, "state Pending, expected Active (Creating)"),
-    ({"State": "Active", "LastUpdateStatus": "Failed", "LastUpdateStatusReason": "bad zip"},
-     "last update failed (bad zip)"),
-])
-def test_lambda_that_is_not_active_fails(empty: AwsClients, config: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"State": "Failed", "StateReason": "The role cannot be assumed"},
+            "state Failed, expected Active (The role cannot be assumed)",
+        ),
+        (
+            {"State": "Pending", "StateReasonCode": "Creating"},
+            "state Pending, expected Active (Creating)",
+        ),
+        (
+            {"State": "Active", "LastUpdateStatus": "Failed", "LastUpdateStatusReason": "bad zip"},
+            "last update failed (bad zip)",
+        ),
+    ],
+)
+def test_lambda_that_is_not_active_fails(
+    empty: AwsClients, config: dict[str, str], message: str
+) -> None:
     client = empty.client("lambda")
     _stubbed(client, "get_function_configuration", response={"FunctionName": "f", **config})
-    with pytest.raises(CheckFailed, match=rf"^Lambda f: {message.replace('(', '.').replace(')', '.')}"):
+    with pytest.raises(
+        CheckFailed, match=rf"^Lambda f: {re.escape(message)}"
+    ):
         check_lambda_active(client, "f", WHERE)
 
 
-@pytest.mark.parametrize(("code", "status", "wording"), [
-    ("403", 403, "access denied (403)"),
-    ("SlowDown", 503, "throttled (SlowDown), still after retries"),
-    ("InternalError", 500, "failed (InternalError, HTTP 500)"),
-])
-def test_bucket_errors_say_what_was_found(empty: AwsClients, code: str, status: int, wording: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "status", "wording"),
+    [
+        ("403", 403, "access denied (403)"),
+        ("SlowDown", 503, "throttled (SlowDown), still after retries"),
+        ("InternalError", 500, "failed (InternalError, HTTP 500)"),
+    ],
+)
+def test_bucket_errors_say_what_was_found(
+    empty: AwsClients, code: str, status: int, wording: str
+) -> None:
     s3 = empty.client("s3")
     _stubbed(s3, "head_bucket", error=code, status=status)
     with pytest.raises(CheckFailed) as failure:
@@ -170,16 +229,22 @@ def test_bucket_that_exists_but_cannot_be_listed_fails(empty: AwsClients) -> Non
     s3 = empty.client("s3")
     stubber = Stubber(s3)
     stubber.add_response("head_bucket", {})
-    stubber.add_client_error("list_objects_v2", service_error_code="AccessDenied",
-                             service_message="Access Denied", http_status_code=403)
+    stubber.add_client_error(
+        "list_objects_v2",
+        service_error_code="AccessDenied",
+        service_message="Access Denied",
+        http_status_code=403,
+    )
     stubber.activate()
-    with pytest.raises(CheckFailed, match="^bucket ohpen-bronze: access denied .AccessDenied."):
+    with pytest.raises(CheckFailed, match=r"^bucket ohpen-bronze: access denied \(AccessDenied\)"):
         check_bucket_accessible(s3, "ohpen-bronze", WHERE)
 
 
 def test_unreachable_endpoint_fails_the_check_not_the_run(unused_port: int) -> None:
     clients = _clients(f"http://127.0.0.1:{unused_port}")
-    with pytest.raises(CheckFailed, match=r"^Glue job j: could not be checked \(EndpointConnectionError"):
+    with pytest.raises(
+        CheckFailed, match=r"^Glue job j: could not be checked \(EndpointConnectionError"
+    ):
         check_glue_job_exists(clients.client("glue"), "j", WHERE)
 
 

@@ -58,15 +58,21 @@ def test_green_run_on_the_embedded_account(suite_dir: pytest.Pytester) -> None:
     result = suite_dir.runpytest_subprocess("--env", "local", "-v", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6, skipped=1)
     assert result.ret == 0
-    result.stdout.re_match_lines([re.escape(f"test_smoke.py::{test_id} PASSED") for test_id in ALL_IDS])
-    result.stdout.fnmatch_lines([
-        "ohpen: environment local: account 123456789012 verified *, eu-west-1, embedded account "
-        "at http://127.0.0.1:*",
-    ])
+    result.stdout.re_match_lines(
+        [re.escape(f"test_smoke.py::{test_id} PASSED") for test_id in ALL_IDS]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "ohpen: environment local: account 123456789012 verified *, eu-west-1, "
+            "embedded account at http://127.0.0.1:*",
+        ]
+    )
 
 
 @pytest.mark.parametrize("omitted", list(OMIT_FAILS))
-def test_each_missing_resource_fails_exactly_its_check(suite_dir: pytest.Pytester, omitted: str) -> None:
+def test_each_missing_resource_fails_exactly_its_check(
+    suite_dir: pytest.Pytester, omitted: str
+) -> None:
     _write_env(suite_dir, retry_delay=0)
     result = suite_dir.runpytest_subprocess(
         "--env", "local", "--emulator-omit", omitted, "-p", "no:cacheprovider"
@@ -77,13 +83,16 @@ def test_each_missing_resource_fails_exactly_its_check(suite_dir: pytest.Pyteste
     result.stdout.fnmatch_lines([f"*{omitted}: not found (*) in account 123456789012 eu-west-1"])
 
 
-def test_invoke_lambda_adds_the_invocation_check(suite_dir: pytest.Pytester,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invoke_lambda_adds_the_invocation_check(
+    suite_dir: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write_env(suite_dir)
     monkeypatch.setenv("SMOKE_INVOKE_LAMBDA", "1")
     result = suite_dir.runpytest_subprocess("--env", "local", "-v", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=7)
-    result.stdout.re_match_lines([re.escape("test_smoke.py::test_lambda_invocable[ohpen-read-run-summary] PASSED")])
+    result.stdout.re_match_lines(
+        [re.escape("test_smoke.py::test_lambda_invocable[ohpen-read-run-summary] PASSED")]
+    )
 
 
 ATTEMPT_LOG = """
@@ -136,8 +145,16 @@ def test_the_settle_window_is_shared_by_all_failing_checks(suite_dir: pytest.Pyt
 def test_command_line_reruns_win_over_the_environment(suite_dir: pytest.Pytester) -> None:
     _write_env(suite_dir, retries=1, retry_delay=30)
     result = suite_dir.runpytest_subprocess(
-        "--env", "local", "--emulator-omit", "ohpen-silver", "--reruns", "2", "--reruns-delay", "0",
-        "-p", "no:cacheprovider",
+        "--env",
+        "local",
+        "--emulator-omit",
+        "ohpen-silver",
+        "--reruns",
+        "2",
+        "--reruns-delay",
+        "0",
+        "-p",
+        "no:cacheprovider",
     )
     _assert_counts(result, passed=5, failed=1, skipped=1, rerun=2)
 
@@ -151,12 +168,14 @@ def test_retries_zero_means_no_retry(suite_dir: pytest.Pytester) -> None:
 
 
 def test_each_attempt_is_bounded_by_the_timeout(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_slow="""
+    pytester.makepyfile(
+        test_slow="""
         import time
 
         def test_hangs(ohpen_bucket, ohpen_aws):
             time.sleep(30)
-    """)
+    """
+    )
     env = local_env(timeout=1, retry_delay=0, resources={"buckets": ["ohpen-bronze"]})
     pytester.path.joinpath("environments.toml").write_text(environments_toml({"local": env}))
     started = time.monotonic()
@@ -168,7 +187,8 @@ def test_each_attempt_is_bounded_by_the_timeout(pytester: pytest.Pytester) -> No
 
 
 def test_xdist_workers_share_one_embedded_account(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_where="""
+    pytester.makepyfile(
+        test_where="""
         import json, os
 
         def test_record(ohpen_bucket, ohpen_aws):
@@ -180,7 +200,8 @@ def test_xdist_workers_share_one_embedded_account(pytester: pytest.Pytester) -> 
 
         def test_all_workers_wrote_to_the_same_account(ohpen_aws):
             pass
-    """)
+    """
+    )
     buckets = [f"ohpen-bucket-{i}" for i in range(6)]
     env = local_env(resources={"buckets": buckets})
     pytester.path.joinpath("environments.toml").write_text(environments_toml({"local": env}))
@@ -192,14 +213,26 @@ def test_xdist_workers_share_one_embedded_account(pytester: pytest.Pytester) -> 
 
 
 def _external_env(url: str, account_id: str = "123456789012") -> dict[str, object]:
-    return {"account_id": account_id, "region": "eu-west-1", "endpoint_url": url,
-            "retry_delay": 0, "timeout": 10, "resources": dict(SIX_RESOURCES)}
+    return {
+        "account_id": account_id,
+        "region": "eu-west-1",
+        "endpoint_url": url,
+        "retry_delay": 0,
+        "timeout": 10,
+        "resources": dict(SIX_RESOURCES),
+    }
 
 
 def _provision_external(url: str, omit: tuple[str, ...] = ()) -> None:
     resources = Resources(**{k: tuple(v) for k, v in SIX_RESOURCES.items()})
-    env = Environment(name="ext", source=Path("x"), account_id="123456789012",
-                      region="eu-west-1", endpoint_url=url, resources=resources)
+    env = Environment(
+        name="ext",
+        source=Path("x"),
+        account_id="123456789012",
+        region="eu-west-1",
+        endpoint_url=url,
+        resources=resources,
+    )
     provision(AwsClients(env), Stack.for_environment(env).without(omit))
 
 
@@ -213,21 +246,27 @@ def test_independently_provisioned_emulator(suite_dir: pytest.Pytester, fresh_mo
     assert _failed_ids(result) == ["test_glue_job_exists[ohpen-transaction-etl-spark]"]
 
 
-def test_account_guard_stops_the_run_before_any_check(suite_dir: pytest.Pytester, fresh_moto: str) -> None:
+def test_account_guard_stops_the_run_before_any_check(
+    suite_dir: pytest.Pytester, fresh_moto: str
+) -> None:
     suite_dir.path.joinpath("environments.toml").write_text(
         environments_toml({"prod": _external_env(fresh_moto, account_id="111111111111")})
     )
     result = suite_dir.runpytest_subprocess("--env", "prod", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([
-        "ERROR: ohpen: account guard: environment 'prod' is account 111111111111 (*), but the "
-        "credentials in use belong to account 123456789012; no check was run*"
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: ohpen: account guard: environment 'prod' is account 111111111111 (*), but the "
+            "credentials in use belong to account 123456789012; no check was run*"
+        ]
+    )
     assert "PASSED" not in result.stdout.str() and "Traceback" not in result.stderr.str()
     result.assert_outcomes()
 
 
-def test_account_guard_runs_once_on_the_xdist_controller(suite_dir: pytest.Pytester, fresh_moto: str) -> None:
+def test_account_guard_runs_once_on_the_xdist_controller(
+    suite_dir: pytest.Pytester, fresh_moto: str
+) -> None:
     suite_dir.path.joinpath("environments.toml").write_text(
         environments_toml({"prod": _external_env(fresh_moto, account_id="111111111111")})
     )
@@ -236,8 +275,9 @@ def test_account_guard_runs_once_on_the_xdist_controller(suite_dir: pytest.Pytes
     result.stderr.fnmatch_lines(["ERROR: ohpen: account guard: *"])
 
 
-def test_missing_credentials_is_one_clear_error(suite_dir: pytest.Pytester, fresh_moto: str,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_credentials_is_one_clear_error(
+    suite_dir: pytest.Pytester, fresh_moto: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     suite_dir.path.joinpath("environments.toml").write_text(
@@ -260,11 +300,17 @@ def test_unreachable_endpoint_is_one_clear_error(suite_dir: pytest.Pytester) -> 
     )
     result = suite_dir.runpytest_subprocess("--env", "prod", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: ohpen: cannot reach http://127.0.0.1:{port} for "
-                                 "environment 'prod' (EndpointConnectionError)*"])
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: ohpen: cannot reach http://127.0.0.1:{port} for "
+            "environment 'prod' (EndpointConnectionError)*"
+        ]
+    )
 
 
-def test_emulator_omit_needs_an_emulated_environment(suite_dir: pytest.Pytester, fresh_moto: str) -> None:
+def test_emulator_omit_needs_an_emulated_environment(
+    suite_dir: pytest.Pytester, fresh_moto: str
+) -> None:
     suite_dir.path.joinpath("environments.toml").write_text(
         environments_toml({"prod": _external_env(fresh_moto)})
     )
@@ -272,12 +318,18 @@ def test_emulator_omit_needs_an_emulated_environment(suite_dir: pytest.Pytester,
         "--env", "prod", "--emulator-omit", "ohpen-silver", "-p", "no:cacheprovider"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: ohpen: --emulator-omit: environment 'prod' is not emulated*"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: ohpen: --emulator-omit: environment 'prod' is not emulated*"]
+    )
 
 
 def test_unknown_emulator_omit_lists_valid_names(suite_dir: pytest.Pytester) -> None:
     _write_env(suite_dir)
     result = suite_dir.runpytest_subprocess("--env", "local", "--emulator-omit", "ohpen-gold")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: ohpen: --emulator-omit 'ohpen-gold': no such resource "
-                                 "in the embedded account; valid: ohpen-bronze, ohpen-silver*"])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: ohpen: --emulator-omit 'ohpen-gold': no such resource "
+            "in the embedded account; valid: ohpen-bronze, ohpen-silver*"
+        ]
+    )

@@ -36,7 +36,9 @@ def probing(kind: str, name: str, where: Where, not_found: frozenset[str]) -> It
     try:
         yield
     except bex.ClientError as error:
-        raise CheckFailed(f"{kind} {name}: {describe_client_error(error, not_found)} {where}") from None
+        raise CheckFailed(
+            f"{kind} {name}: {describe_client_error(error, not_found)} {where}"
+        ) from None
     except bex.BotoCoreError as error:
         raise CheckFailed(
             f"{kind} {name}: could not be checked ({type(error).__name__}: {error}) {where}"
@@ -50,10 +52,21 @@ def describe_client_error(error: object, not_found: frozenset[str]) -> str:
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     if code in not_found:
         return f"not found ({code})"
-    if code in {"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"}:
+    if code in {
+        "AccessDenied",
+        "AccessDeniedException",
+        "403",
+        "Forbidden",
+        "UnauthorizedOperation",
+    }:
         return f"access denied ({code})"
-    if code in {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown",
-                "RequestLimitExceeded"}:
+    if code in {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "RequestLimitExceeded",
+    }:
         return f"throttled ({code}), still after retries"
     message = str(response.get("Error", {}).get("Message", "")).strip()
     detail = f": {message}" if message and message != code else ""

@@ -32,7 +32,11 @@ def handler(event, context):
     return {"statusCode": 200, "body": json.dumps({"run_key": event.get("run_key"), "ok": True})}
 '''
 GLUE_SCRIPT = b"# Ohpen transaction ETL (bronze -> silver); the embedded account never runs it\n"
-TRUST = {"glue": "glue.amazonaws.com", "states": "states.amazonaws.com", "lambda": "lambda.amazonaws.com"}
+TRUST = {
+    "glue": "glue.amazonaws.com",
+    "states": "states.amazonaws.com",
+    "lambda": "lambda.amazonaws.com",
+}
 
 
 def provision(clients: AwsClients, stack: Stack) -> None:
@@ -49,15 +53,25 @@ def provision(clients: AwsClients, stack: Stack) -> None:
         clients.client("glue").create_job(
             Name=job,
             Role=_role(clients, job, "glue"),
-            Command={"Name": "glueetl", "PythonVersion": "3",
-                     "ScriptLocation": f"s3://{artifacts_bucket(stack)}/{glue_script_key(job)}"},
-            GlueVersion="4.0", WorkerType="G.1X", NumberOfWorkers=2, Timeout=60,
+            Command={
+                "Name": "glueetl",
+                "PythonVersion": "3",
+                "ScriptLocation": f"s3://{artifacts_bucket(stack)}/{glue_script_key(job)}",
+            },
+            GlueVersion="4.0",
+            WorkerType="G.1X",
+            NumberOfWorkers=2,
+            Timeout=60,
         )
     for function in stack.lambdas:
         clients.client("lambda").create_function(
-            FunctionName=function, Runtime="python3.12", Handler="handler.handler",
-            Role=_role(clients, function, "lambda"), Code={"ZipFile": _zip(LAMBDA_SOURCE)},
-            MemorySize=256, Timeout=30,
+            FunctionName=function,
+            Runtime="python3.12",
+            Handler="handler.handler",
+            Role=_role(clients, function, "lambda"),
+            Code={"ZipFile": _zip(LAMBDA_SOURCE)},
+            MemorySize=256,
+            Timeout=30,
         )
     topic_arn = _topic(clients, stack.failure_topic) if stack.failure_topic else None
     for machine in stack.state_machines:
@@ -69,10 +83,16 @@ def provision(clients: AwsClients, stack: Stack) -> None:
         )
     for alarm in stack.alarms:
         clients.client("cloudwatch").put_metric_alarm(
-            AlarmName=alarm, Namespace="Ohpen/ETL", MetricName=alarm, Statistic="Sum",
-            Period=300, EvaluationPeriods=1, Threshold=1.0,
+            AlarmName=alarm,
+            Namespace="Ohpen/ETL",
+            MetricName=alarm,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1.0,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
-            ActionsEnabled=True, AlarmActions=[topic_arn] if topic_arn else [],
+            ActionsEnabled=True,
+            AlarmActions=[topic_arn] if topic_arn else [],
         )
     if stack.state_bucket:
         _state_versions(clients, stack)
@@ -94,8 +114,10 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
         },
     )
 
@@ -103,8 +125,13 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
 def _role(clients: AwsClients, resource: str, service: str) -> str:
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": TRUST[service]},
-                       "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": TRUST[service]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
     }
     role = clients.client("iam").create_role(
         RoleName=role_name(resource), AssumeRolePolicyDocument=json.dumps(trust)
@@ -117,7 +144,8 @@ def _topic(clients: AwsClients, name: str) -> str:
     topic_arn = str(sns.create_topic(Name=name)["TopicArn"])
     queue_url = sqs.create_queue(QueueName=f"{name}-oncall")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+        "Attributes"
+    ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return topic_arn
 
@@ -129,8 +157,12 @@ def _state_versions(clients: AwsClients, stack: Stack) -> None:
     _bucket(s3, stack.state_bucket, env.region, versioned=True)
     for serial in STATE_SERIALS:
         body = json.dumps(terraform_state(serial, env.region, env.account_id, stack), indent=2)
-        s3.put_object(Bucket=stack.state_bucket, Key=STATE_KEY, Body=body.encode(),
-                      ContentType="application/json")
+        s3.put_object(
+            Bucket=stack.state_bucket,
+            Key=STATE_KEY,
+            Body=body.encode(),
+            ContentType="application/json",
+        )
 
 
 def _zip(source: str) -> bytes:

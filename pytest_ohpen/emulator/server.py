@@ -84,7 +84,9 @@ class EmbeddedAccount:
 
     def _post(self, path: str, body: object) -> None:
         request = urllib.request.Request(
-            f"{self.url}{path}", data=json.dumps(body).encode(), method="POST",
+            f"{self.url}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:

@@ -49,8 +49,14 @@ class Stack:
     def names(self) -> tuple[str, ...]:
         """Every name ``--emulator-omit`` accepts."""
         singles = tuple(n for n in (self.state_bucket, self.failure_topic) if n)
-        return (*self.buckets, *self.glue_jobs, *self.state_machines, *self.lambdas,
-                *singles, *self.alarms)
+        return (
+            *self.buckets,
+            *self.glue_jobs,
+            *self.state_machines,
+            *self.lambdas,
+            *singles,
+            *self.alarms,
+        )
 
     def without(self, omitted: tuple[str, ...], option: str = "--emulator-omit") -> Stack:
         """This stack less the named resources; an unknown name is a ConfigError."""
@@ -103,8 +109,11 @@ def state_machine_definition(region: str, account_id: str, stack: Stack) -> str:
                 "Resource": "arn:aws:states:::glue:startJobRun",
                 "Parameters": {
                     "JobName": glue_job,
-                    "Arguments": {"--run_key.$": "$.run_key", "--s3_bucket.$": "$.s3_bucket",
-                                  "--s3_key.$": "$.s3_key"},
+                    "Arguments": {
+                        "--run_key.$": "$.run_key",
+                        "--s3_bucket.$": "$.s3_bucket",
+                        "--s3_key.$": "$.s3_key",
+                    },
                 },
                 "ResultPath": "$.glue",
                 "Catch": catch,
@@ -144,30 +153,58 @@ def terraform_state(serial: int, region: str, account_id: str, stack: Stack) -> 
         }
 
     arn = f"arn:aws:{{}}:{region}:{account_id}:{{}}"
-    resources = [resource("aws_s3_bucket", b, {"bucket": b, "arn": f"arn:aws:s3:::{b}"})
-                 for b in stack.buckets]
+    resources = [
+        resource("aws_s3_bucket", b, {"bucket": b, "arn": f"arn:aws:s3:::{b}"})
+        for b in stack.buckets
+    ]
     resources += [
-        resource("aws_glue_job", j, {
-            "name": j, "worker_type": "G.1X", "number_of_workers": 2, "timeout": 60,
-            "glue_version": "4.0", "role_arn": f"arn:aws:iam::{account_id}:role/{role_name(j)}",
-            "command": [{"name": "glueetl", "python_version": "3",
-                         "script_location": f"s3://{artifacts_bucket(stack)}/{glue_script_key(j)}"}],
-        })
+        resource(
+            "aws_glue_job",
+            j,
+            {
+                "name": j,
+                "worker_type": "G.1X",
+                "number_of_workers": 2,
+                "timeout": 60,
+                "glue_version": "4.0",
+                "role_arn": f"arn:aws:iam::{account_id}:role/{role_name(j)}",
+                "command": [
+                    {
+                        "name": "glueetl",
+                        "python_version": "3",
+                        "script_location": f"s3://{artifacts_bucket(stack)}/{glue_script_key(j)}",
+                    }
+                ],
+            },
+        )
         for j in stack.glue_jobs
     ]
     resources += [
-        resource("aws_lambda_function", f, {
-            "function_name": f, "runtime": "python3.12", "handler": "handler.handler",
-            "memory_size": 256, "timeout": 30, "arn": arn.format("lambda", f"function:{f}"),
-        })
+        resource(
+            "aws_lambda_function",
+            f,
+            {
+                "function_name": f,
+                "runtime": "python3.12",
+                "handler": "handler.handler",
+                "memory_size": 256,
+                "timeout": 30,
+                "arn": arn.format("lambda", f"function:{f}"),
+            },
+        )
         for f in stack.lambdas
     ]
     resources += [
-        resource("aws_sfn_state_machine", m, {
-            "name": m, "arn": arn.format("states", f"stateMachine:{m}"),
-            "definition": state_machine_definition(region, account_id, stack),
-            "role_arn": f"arn:aws:iam::{account_id}:role/{role_name(m)}",
-        })
+        resource(
+            "aws_sfn_state_machine",
+            m,
+            {
+                "name": m,
+                "arn": arn.format("states", f"stateMachine:{m}"),
+                "definition": state_machine_definition(region, account_id, stack),
+                "role_arn": f"arn:aws:iam::{account_id}:role/{role_name(m)}",
+            },
+        )
         for m in stack.state_machines
     ]
     return {
