@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -201,9 +202,7 @@ def test_lambda_that_is_not_active_fails(
 ) -> None:
     client = empty.client("lambda")
     _stubbed(client, "get_function_configuration", response={"FunctionName": "f", **config})
-    with pytest.raises(
-        CheckFailed, match=rf"^Lambda f: {re.escape(message)}"
-    ):
+    with pytest.raises(CheckFailed, match=rf"^Lambda f: {re.escape(message)}"):
         check_lambda_active(client, "f", WHERE)
 
 
@@ -256,3 +255,49 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def hung_endpoint() -> Iterator[str]:
+    """A loopback server that accepts connections and never answers."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_hung_endpoint_ends_as_a_client_error_within_the_timeout(hung_endpoint: str) -> None:
+    """The derived socket timeouts end every call and its retry before the attempt's bound."""
+    env = Environment(
+        name="test",
+        source=Path("environments.toml"),
+        account_id=WHERE.account_id,
+        region=WHERE.region,
+        endpoint_url=hung_endpoint,
+        timeout=4,
+    )
+    started = time.monotonic()
+    with pytest.raises(CheckFailed, match=r"^bucket b-1: could not be checked \(ReadTimeoutError"):
+        check_bucket_accessible(AwsClients(env).client("s3"), "b-1", WHERE)
+    assert time.monotonic() - started < 4
