@@ -118,7 +118,8 @@ class AwsClients:
         from botocore.config import Config
 
         config = Config(
-            retries={"mode": "standard", "max_attempts": timeouts.max_attempts},
+            # total_max_attempts counts the first try; botocore's max_attempts would not.
+            retries={"mode": "standard", "total_max_attempts": timeouts.max_attempts},
             connect_timeout=timeouts.connect,
             read_timeout=timeouts.read,
             user_agent_extra="pytest-ohpen",
@@ -136,6 +137,8 @@ def verify_account(clients: AwsClients) -> str:
     env = clients.env
     try:
         identity = clients.client("sts").get_caller_identity()
+    except PreflightError:
+        raise
     except Exception as error:
         raise PreflightError(describe_preflight_failure(error, clients)) from None
     actual = identity.get("Account")

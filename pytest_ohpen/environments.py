@@ -8,6 +8,7 @@ one :class:`ConfigError` line naming the file, the table and the key.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -18,8 +19,8 @@ from typing import Any
 from pytest_ohpen.errors import ConfigError
 
 DEFAULTS_TABLE = "defaults"
-ACCOUNT_ID = re.compile(r"\d{12}")
-REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 RESOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@/-]{0,254}")
 
@@ -85,8 +86,10 @@ def _count(value: Any) -> str | None:
 
 
 def _seconds(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return "must be a number of seconds, 0 or more"
+    if not math.isfinite(value) or value < 0:
+        return "must be a finite number of seconds, 0 or more"
     return None
 
 
@@ -145,20 +148,25 @@ RESOURCE_KEYS: dict[str, Check] = {
     "lambdas": _names(RESOURCE_NAME, "Lambda function"),
 }
 TABLES = {"resources": RESOURCE_KEYS}
+SPEC: dict[str, Any] = {**ENVIRONMENT_KEYS, **TABLES}
 REQUIRED = ("account_id", "region")
 
 
 # ---------------------------------------------------------------- loading
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """Parse the TOML file; a missing or malformed file is one ConfigError line."""
+def read_file(path: Path, chosen_by: str = "") -> dict[str, Any]:
+    """Parse the TOML file; a missing or malformed file is one ConfigError line.
+
+    ``chosen_by`` says how the path was chosen, e.g. "--targets 'x.toml' (command line)".
+    """
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
+        how = f" ({chosen_by})" if chosen_by else ""
         raise ConfigError(
-            f"{path}: environments file not found; create it (see README, "
+            f"{path}: environments file not found{how}; create it (see README, "
             "'The environments file') or name another with --targets PATH"
         ) from None
     except tomllib.TOMLDecodeError as error:
@@ -174,9 +182,11 @@ def environment_names(document: Mapping[str, Any]) -> list[str]:
     )
 
 
-def load_environment(path: Path, name: str, chosen_by: str) -> Environment:
+def load_environment(
+    path: Path, name: str, chosen_by: str, path_chosen_by: str = ""
+) -> Environment:
     """Read ``path`` and validate environment ``name``; ``chosen_by`` names its source."""
-    document = read_file(path)
+    document = read_file(path, path_chosen_by)
     stray = sorted(key for key, value in document.items() if not isinstance(value, dict))
     if stray:
         raise ConfigError(
@@ -187,8 +197,10 @@ def load_environment(path: Path, name: str, chosen_by: str) -> Environment:
     if name not in document or name == DEFAULTS_TABLE:
         listing = ", ".join(known) or "none"
         raise ConfigError(f"{chosen_by}: unknown environment {name!r} in {path}; known: {listing}")
-    merged = _merge(document.get(DEFAULTS_TABLE, {}), document[name])
-    return _build(path, name, merged)
+    defaults = document.get(DEFAULTS_TABLE, {})
+    _validate(path, DEFAULTS_TABLE, defaults, SPEC)  # a typo there is reported as [defaults]
+    _validate(path, name, document[name], SPEC)
+    return _build(path, name, _merge(defaults, document[name]))
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,7 +231,7 @@ def _validate(path: Path, table: str, values: Mapping[str, Any], spec: Mapping[s
 
 
 def _build(path: Path, name: str, values: dict[str, Any]) -> Environment:
-    _validate(path, name, values, {**ENVIRONMENT_KEYS, **TABLES})
+    """The Environment from validated, merged values; checks what needs several keys."""
     for key in REQUIRED:
         if key not in values:
             raise ConfigError(f"{path}: [{name}] {key}: missing; every environment needs {key}")

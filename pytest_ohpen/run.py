@@ -52,13 +52,16 @@ class OhpenRun:
             path = self.settings.targets
             if chosen is None:
                 raise ConfigError(self._no_environment_message())
-            self._env = environments.load_environment(path, chosen.value, chosen.describe("--env"))
+            self._env = environments.load_environment(
+                path, chosen.value, chosen.written, self.settings.targets_source
+            )
         return self._env
 
     def _no_environment_message(self) -> str:
         path = self.settings.targets
         try:
-            known = environments.environment_names(environments.read_file(path))
+            document = environments.read_file(path, self.settings.targets_source)
+            known = environments.environment_names(document)
         except ConfigError as error:
             return f"no environment named: pass --env NAME or set OHPEN_ENV ({error})"
         hint = " (try --env local)" if "local" in known else ""

@@ -55,14 +55,11 @@ def add_options(parser: pytest.Parser) -> None:
 
 @dataclass(frozen=True)
 class Sourced:
-    """A setting's value and where it came from, for error messages."""
+    """A setting's value and how the user wrote it, for error messages."""
 
     value: str
-    source: str
-
-    def describe(self, option: str) -> str:
-        """How the user wrote it: "--env 'prd' (command line)"."""
-        return f"{option} {self.value!r} ({self.source})"
+    written: str
+    """E.g. "--env 'prd' (command line)" or "OHPEN_ENV='prd' (environment variable)"."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class Settings:
 
 def resolve(config: pytest.Config) -> Settings:
     """Resolve every option: command line, then environment variable, then ini, then default."""
-    env_name = _first(config.getoption("ohpen_env"), "OHPEN_ENV")
+    env_name = _first(config.getoption("ohpen_env"), "--env", "OHPEN_ENV")
     targets, targets_source = _targets(config)
     return Settings(
         env_name=env_name,
@@ -89,18 +86,20 @@ def resolve(config: pytest.Config) -> Settings:
     )
 
 
-def _first(cli_value: str | None, variable: str) -> Sourced | None:
+def _first(cli_value: str | None, option: str, variable: str) -> Sourced | None:
+    """The command-line value, else the environment variable's, with how it was written."""
     if cli_value:
-        return Sourced(cli_value, "command line")
-    if os.environ.get(variable):
-        return Sourced(os.environ[variable], f"environment variable {variable}")
+        return Sourced(cli_value, f"{option} {cli_value!r} (command line)")
+    value = os.environ.get(variable)
+    if value:
+        return Sourced(value, f"{variable}={value!r} (environment variable)")
     return None
 
 
 def _targets(config: pytest.Config) -> tuple[Path, str]:
-    given = _first(config.getoption("ohpen_targets"), "OHPEN_TARGETS")
+    given = _first(config.getoption("ohpen_targets"), "--targets", "OHPEN_TARGETS")
     if given:
-        return Path(given.value).expanduser().resolve(), given.describe("--targets")
+        return Path(given.value).expanduser().resolve(), given.written
     ini = config.getini("ohpen_targets")
     if ini:
         base = config.inipath.parent if config.inipath else config.rootpath

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 
 from pytest_ohpen.aws import AwsClients, client_timeouts, describe_preflight_failure, verify_account
@@ -23,8 +24,13 @@ SOURCE = Path("/etc/ohpen/environments.toml")
 
 def environment(endpoint_url: str | None, **overrides: Any) -> Environment:
     """A real (non-emulated) environment, reached through ``endpoint_url``."""
-    values: dict[str, Any] = {"name": "prod", "source": SOURCE, "account_id": "123456789012",
-                              "region": "eu-west-1", "endpoint_url": endpoint_url}
+    values: dict[str, Any] = {
+        "name": "prod",
+        "source": SOURCE,
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "endpoint_url": endpoint_url,
+    }
     values.update(overrides)
     return Environment(**values)
 
@@ -64,7 +70,9 @@ def test_clients_use_standard_retries(fresh_moto: str) -> None:
     config = clients.client("s3").meta.config
     assert config.retries["mode"] == "standard"
     assert (config.connect_timeout, config.read_timeout) == (
-        clients.timeouts.connect, clients.timeouts.read)
+        clients.timeouts.connect,
+        clients.timeouts.read,
+    )
 
 
 def attempts_made(client: Any, call: str, **kwargs: Any) -> int:
@@ -74,7 +82,7 @@ def attempts_made(client: Any, call: str, **kwargs: Any) -> int:
     def unavailable(request: Any, **_: Any) -> AWSResponse:
         sent.append(request.url)
         raw = type("Raw", (), {"stream": lambda self, **_: iter([b""])})()
-        return AWSResponse(request.url, 503, {}, raw)
+        return AWSResponse(request.url, 503, HTTPHeaders(), raw)
 
     client.meta.events.register("before-send", unavailable)
     try:
@@ -85,16 +93,13 @@ def attempts_made(client: Any, call: str, **kwargs: Any) -> int:
     return len(sent)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: botocore retries={'max_attempts': 2} means 2 retries "
-                   "(3 attempts); worst_case() assumes 2 attempts, so 40 s checks can take 48 s")
 def test_a_call_makes_at_most_two_attempts(fresh_moto: str) -> None:
     """ATTEMPTS_PER_CALL is what botocore really does, so worst_case() is a real bound."""
     clients = AwsClients(environment(fresh_moto))
-    assert attempts_made(clients.client("sts"), "get_caller_identity") == clients.timeouts.max_attempts
+    attempts = attempts_made(clients.client("sts"), "get_caller_identity")
+    assert attempts == clients.timeouts.max_attempts
 
 
-@pytest.mark.xfail(strict=True, reason="bug: invoker's retries={'max_attempts': 1} is one retry, "
-                   "so a failed Lambda invocation is sent twice")
 def test_a_lambda_invocation_is_sent_once(fresh_moto: str) -> None:
     """An invocation is not idempotent: a 5xx must not make the function run again."""
     invoker = AwsClients(environment(fresh_moto)).invoker()
@@ -109,8 +114,10 @@ def test_invoker_is_a_separate_single_attempt_lambda_client(fresh_moto: str) -> 
     assert invoker is not clients.client("lambda")
     assert invoker.meta.service_model.service_name == "lambda"
     assert invoker.meta.config.read_timeout == pytest.approx(32.0)
-    assert invoker.meta.config.retries["total_max_attempts"] < clients.client(
-        "lambda").meta.config.retries["total_max_attempts"]
+    assert (
+        invoker.meta.config.retries["total_max_attempts"]
+        < clients.client("lambda").meta.config.retries["total_max_attempts"]
+    )
 
 
 def test_one_client_per_service_is_shared(fresh_moto: str) -> None:
@@ -151,7 +158,8 @@ def test_incomplete_credentials(fresh_moto: str, monkeypatch: pytest.MonkeyPatch
     """A key id without its secret is named as incomplete, without echoing the key id."""
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     assert preflight_error(AwsClients(environment(fresh_moto))).startswith(
-        "incomplete AWS credentials for environment 'prod'")
+        "incomplete AWS credentials for environment 'prod'"
+    )
 
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9", "closed port"])
@@ -171,8 +179,6 @@ def test_unknown_profile_names_the_profile_key(fresh_moto: str) -> None:
     assert "'ohpen-nope'" in message and "aws configure --profile ohpen-nope" in message
 
 
-@pytest.mark.xfail(strict=True, reason="bug: verify_account's `except Exception` re-wraps the "
-                   "session's PreflightError as 'account guard failed ...: PreflightError: ...'")
 def test_unknown_profile_message_is_not_wrapped(fresh_moto: str) -> None:
     """The user sees the profile message itself, not an internal exception class name."""
     message = preflight_error(AwsClients(environment(fresh_moto, profile="ohpen-nope")))
@@ -181,9 +187,13 @@ def test_unknown_profile_message_is_not_wrapped(fresh_moto: str) -> None:
 
 @pytest.mark.parametrize(
     ("code", "wording"),
-    [("ExpiredToken", "the AWS credentials for environment 'prod' have expired (ExpiredToken)"),
-     ("InvalidClientTokenId", "AWS rejected the credentials for environment 'prod' "
-                              "(InvalidClientTokenId)")],
+    [
+        ("ExpiredToken", "the AWS credentials for environment 'prod' have expired (ExpiredToken)"),
+        (
+            "InvalidClientTokenId",
+            "AWS rejected the credentials for environment 'prod' (InvalidClientTokenId)",
+        ),
+    ],
 )
 def test_expired_and_rejected_credentials(code: str, wording: str) -> None:
     """STS's refusal is translated into what happened and what to do, without AWS's text."""

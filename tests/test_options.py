@@ -19,10 +19,16 @@ def test_x(ohpen_bucket):
     Path("ran-" + ohpen_bucket).write_text("")
 """
 ENVS: dict[str, dict[str, object]] = {
-    "a": {"account_id": "123456789012", "region": "eu-west-1",
-          "resources": {"buckets": ["bucket-a", "bucket-b"]}},
-    "b": {"account_id": "123456789012", "region": "eu-west-1",
-          "resources": {"buckets": ["bucket-c"]}},
+    "a": {
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "resources": {"buckets": ["bucket-a", "bucket-b"]},
+    },
+    "b": {
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "resources": {"buckets": ["bucket-c"]},
+    },
 }
 
 
@@ -63,20 +69,27 @@ def test_no_environment_named_is_a_usage_error_suggesting_local(pytester: pytest
     assert f"environments in {path}: local, prod" in line and "(try --env local)" in line
 
 
-def test_ohpen_env_picks_the_environment(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ohpen_env_picks_the_environment(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """OHPEN_ENV=a in CI is the same as --env a: one test per bucket, the name as its id."""
     monkeypatch.setenv("OHPEN_ENV", "a")
-    assert collected(suite.runpytest("--collect-only", "-q")) == ["test_x[bucket-a]", "test_x[bucket-b]"]
+    ids = collected(suite.runpytest("--collect-only", "-q"))
+    assert ids == ["test_x[bucket-a]", "test_x[bucket-b]"]
 
 
-def test_env_option_wins_over_ohpen_env(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_option_wins_over_ohpen_env(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An explicit --env overrides an OHPEN_ENV left in the shell."""
     monkeypatch.setenv("OHPEN_ENV", "a")
     assert collected(suite.runpytest("--collect-only", "-q", "--env", "b")) == ["test_x[bucket-c]"]
 
 
-@pytest.mark.parametrize(("how", "source"), [("option", "(command line)"),
-                                             ("variable", "(environment variable OHPEN_ENV)")])
+@pytest.mark.parametrize(
+    ("how", "source"),
+    [("option", "(command line)"), ("variable", "OHPEN_ENV='prd' (environment variable)")],
+)
 def test_unknown_environment_names_its_source_and_the_known_ones(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str, source: str
 ) -> None:
@@ -96,7 +109,8 @@ def other_file(pytester: pytest.Pytester, relative: str) -> Path:
     """An environments file at ``relative`` whose env a has one bucket, "other-bucket"."""
     path = pytester.path / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(environments_toml({"a": {**ENVS["a"], "resources": {"buckets": ["other-bucket"]}}}))
+    env = {**ENVS["a"], "resources": {"buckets": ["other-bucket"]}}
+    path.write_text(environments_toml({"a": env}))
     return path
 
 
@@ -112,15 +126,25 @@ def test_ohpen_targets_variable_names_another_file(
 ) -> None:
     """OHPEN_TARGETS does what --targets does."""
     monkeypatch.setenv("OHPEN_TARGETS", str(other_file(suite, "conf/envs.toml")))
-    assert collected(suite.runpytest("--collect-only", "-q", "--env", "a")) == ["test_x[other-bucket]"]
+    ids = collected(suite.runpytest("--collect-only", "-q", "--env", "a"))
+    assert ids == ["test_x[other-bucket]"]
 
 
 def test_ini_setting_is_relative_to_the_ini_file(suite: pytest.Pytester) -> None:
     """`ohpen_targets = envs.toml` in sub/pytest.ini means sub/envs.toml, whatever the rootdir."""
     other_file(suite, "sub/envs.toml")
     (suite.path / "sub" / "pytest.ini").write_text("[pytest]\nohpen_targets = envs.toml\n")
-    result = suite.runpytest("--collect-only", "-q", "--env", "a", "-c", "sub/pytest.ini",
-                             "--rootdir", str(suite.path), "test_x.py")
+    result = suite.runpytest(
+        "--collect-only",
+        "-q",
+        "--env",
+        "a",
+        "-c",
+        "sub/pytest.ini",
+        "--rootdir",
+        str(suite.path),
+        "test_x.py",
+    )
     assert collected(result) == ["test_x[other-bucket]"]
 
 
@@ -129,9 +153,11 @@ def test_ini_setting_is_relative_to_the_ini_file(suite: pytest.Pytester) -> None
 
 @pytest.mark.parametrize(
     ("extra", "names"),
-    [("retries = = 1\n", "not valid TOML"),
-     ('retires = 1\n', "[a] unknown key 'retires'"),
-     ('account_id = "12345"\n', "[a] account_id:")],
+    [
+        ("retries = = 1\n", "not valid TOML"),
+        ("retires = 1\n", "[a] unknown key 'retires'"),
+        ('account_id = "12345"\n', "[a] account_id:"),
+    ],
     ids=["malformed TOML", "unknown key", "bad account id"],
 )
 def test_a_broken_environments_file_is_one_line_and_nothing_runs(
@@ -140,8 +166,10 @@ def test_a_broken_environments_file_is_one_line_and_nothing_runs(
     """A mistake in the file stops the run before any check, naming the file and the key."""
     pytester.makepyfile(test_x=SUITE)
     path = pytester.path / "environments.toml"
-    path.write_text(f'[a]\nregion = "eu-west-1"\n{extra}' + (
-        "" if "account_id" in extra else 'account_id = "123456789012"\n'))
+    path.write_text(
+        f'[a]\nregion = "eu-west-1"\n{extra}'
+        + ("" if "account_id" in extra else 'account_id = "123456789012"\n')
+    )
     line = usage_error(pytester.runpytest("--env", "a"), pytester)
     assert f"{path}: {names}" in line
 
@@ -155,7 +183,9 @@ def test_bad_smoke_invoke_lambda_names_the_variable(
     assert "SMOKE_INVOKE_LAMBDA='maybe'" in line and "expected 1 or 0" in line
 
 
-def test_empty_bucket_list_is_an_empty_parametrization(suite: pytest.Pytester, fresh_moto: str) -> None:
+def test_empty_bucket_list_is_an_empty_parametrization(
+    suite: pytest.Pytester, fresh_moto: str
+) -> None:
     """An environment without buckets skips the bucket check instead of failing collection."""
     env = {**ENVS["a"], "endpoint_url": fresh_moto, "resources": {"buckets": []}}
     (suite.path / "environments.toml").write_text(environments_toml({"a": env}))
@@ -170,14 +200,16 @@ def test_empty_bucket_list_is_an_empty_parametrization(suite: pytest.Pytester, f
 
 def test_plain_tests_need_no_environment_and_import_no_aws(pytester: pytest.Pytester) -> None:
     """The plugin costs nothing where no check runs: no --env, no file, no boto3 or moto."""
-    pytester.makepyfile(test_plain="""
+    pytester.makepyfile(
+        test_plain="""
         import sys
 
         def test_plain():
             assert "pytest_ohpen.plugin" in sys.modules
             assert "boto3" not in sys.modules and "botocore" not in sys.modules
             assert "moto" not in sys.modules
-    """)
+    """
+    )
     assert not (pytester.path / "environments.toml").exists()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
@@ -201,8 +233,14 @@ def test_xdist_run_without_environment_is_a_usage_error(suite: pytest.Pytester) 
 def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     """`pytest --fixtures` shows the plugin's fixtures with their docstrings."""
     result = pytester.runpytest("--fixtures")
-    result.stdout.fnmatch_lines([
-        "ohpen_env *", "    The environment under check (``--env``)*",
-        "ohpen_aws *", "    The run's shared AWS clients for the environment*",
-        "ohpen_bucket*", "    One S3 bucket of the environment's ``resources.buckets``*",
-    ], consecutive=False)
+    result.stdout.fnmatch_lines(
+        [
+            "ohpen_env *",
+            "    The environment under check (``--env``)*",
+            "ohpen_aws *",
+            "    The run's shared AWS clients for the environment*",
+            "ohpen_bucket*",
+            "    One S3 bucket of the environment's ``resources.buckets``*",
+        ],
+        consecutive=False,
+    )

@@ -9,40 +9,45 @@ import pytest
 
 from pytest_ohpen.retry import RetryPolicy, SettleWindow, retry_policy
 
-ENV = {"env_retries": 1, "env_delay": 30.0, "env_timeout": 40.0}
+
+def policy(
+    cli_reruns: int | None = None, cli_delay: float | None = None, cli_timeout: float | None = None
+) -> RetryPolicy:
+    """The policy of an environment with retries 1, retry_delay 30, timeout 40."""
+    return retry_policy(1, 30.0, 40.0, cli_reruns, cli_delay, cli_timeout)
 
 
 def test_environment_values_apply_when_the_command_line_gives_none() -> None:
     """Without --reruns/--reruns-delay/--timeout, the environments file decides."""
-    policy = retry_policy(**ENV, cli_reruns=None, cli_delay=None, cli_timeout=None)
-    assert policy == RetryPolicy(reruns=1, settle_seconds=30.0, timeout=40.0)
+    assert policy() == RetryPolicy(reruns=1, settle_seconds=30.0, timeout=40.0)
 
 
 def test_command_line_values_win() -> None:
     """--reruns 3 --reruns-delay 5 --timeout 10 override the environment's values."""
-    policy = retry_policy(**ENV, cli_reruns=3, cli_delay=5.0, cli_timeout=10.0)
-    assert policy == RetryPolicy(reruns=3, settle_seconds=5.0, timeout=10.0)
+    expected = RetryPolicy(reruns=3, settle_seconds=5.0, timeout=10.0)
+    assert policy(cli_reruns=3, cli_delay=5.0, cli_timeout=10.0) == expected
 
 
 def test_zero_on_the_command_line_is_a_given_value() -> None:
     """--reruns 0 --reruns-delay 0 turn retries and the wait off; 0 is not "not given"."""
-    policy = retry_policy(**ENV, cli_reruns=0, cli_delay=0.0, cli_timeout=None)
-    assert policy == RetryPolicy(reruns=0, settle_seconds=0.0, timeout=40.0)
+    expected = RetryPolicy(reruns=0, settle_seconds=0.0, timeout=40.0)
+    assert policy(cli_reruns=0, cli_delay=0.0) == expected
 
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [({"cli_reruns": 2}, (2, 30.0, 40.0)), ({"cli_delay": 1.5}, (1, 1.5, 40.0)),
-     ({"cli_timeout": 5.0}, (1, 30.0, 5.0))],
+    [
+        ({"cli_reruns": 2}, (2, 30.0, 40.0)),
+        ({"cli_delay": 1.5}, (1, 1.5, 40.0)),
+        ({"cli_timeout": 5.0}, (1, 30.0, 5.0)),
+    ],
 )
 def test_each_option_overrides_only_its_own_value(
     given: dict[str, float], expected: tuple[int, float, float]
 ) -> None:
     """One command-line option changes one value; the others stay the environment's."""
-    options: dict[str, float | None] = {"cli_reruns": None, "cli_delay": None, "cli_timeout": None}
-    options.update(given)
-    policy = retry_policy(**ENV, **options)  # type: ignore[arg-type]
-    assert (policy.reruns, policy.settle_seconds, policy.timeout) == expected
+    result = policy(**given)  # type: ignore[arg-type]
+    assert (result.reruns, result.settle_seconds, result.timeout) == expected
 
 
 class FakeTime:

@@ -139,7 +139,8 @@ def test_the_settle_window_is_shared_by_all_failing_checks(suite_dir: pytest.Pyt
     retries = [float(a["start"]) for a in attempts if a["outcome"] == "failed"]  # type: ignore[arg-type]
     assert len(retries) == 6
     assert all(start >= first_failure + 3 for start in retries), "every retry waits the window"
-    assert max(retries) - first_failure < 3 + 2, "the window is waited once, not once per check"
+    # Once per check would be six windows (18 s); allow slack for a loaded machine.
+    assert max(retries) - first_failure < 3 * 3, "the window is waited once, not once per check"
 
 
 def test_command_line_reruns_win_over_the_environment(suite_dir: pytest.Pytester) -> None:
