@@ -8,21 +8,18 @@ one :class:`ConfigError` line naming the file, the table and the key.
 
 from __future__ import annotations
 
-import math
-import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.schema import REQUIRED, REQUIRED_IN, SPEC
 
 DEFAULTS_TABLE = "defaults"
-ACCOUNT_ID = re.compile(r"[0-9]{12}")
-REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
-BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-RESOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@/-]{0,254}")
+DEFAULT_AUDIT_DIRECTORY = "reports/audit"
+DEFAULT_AUDIT_PREFIX = "pytest-ohpen/audit"
 
 
 @dataclass(frozen=True)
@@ -33,6 +30,10 @@ class Resources:
     glue_jobs: tuple[str, ...] = ()
     state_machines: tuple[str, ...] = ()
     lambdas: tuple[str, ...] = ()
+    failure_topic: str | None = None
+    """The SNS topic the pipeline reports failures to (``--notify`` publishes there)."""
+    feeds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """What each resource feeds (tables, jobs), so a report can name what a failure affects."""
 
     def by_kind(self) -> dict[str, tuple[str, ...]]:
         """Each resource kind (the key in the file) with its names."""
@@ -46,6 +47,39 @@ class Resources:
     def names(self) -> tuple[str, ...]:
         """Every resource name, in file order, kinds in a fixed order."""
         return tuple(name for names in self.by_kind().values() for name in names)
+
+
+@dataclass(frozen=True)
+class Terraform:
+    """Where the environment's Terraform state and code live (``[<env>.terraform]``)."""
+
+    state_bucket: str
+    state_key: str
+    lock_table: str | None = None
+    version: str | None = None
+    """The pinned Terraform version, e.g. "1.5.0"."""
+    repo: Path | None = None
+    """The git checkout holding the Terraform code; None: the one pytest runs in."""
+    working_dir: str = "."
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """How a failed run triggers the rollback command (``[<env>.rollback]``)."""
+
+    command: tuple[str, ...] = ()
+    mode: str = "dry-run"
+    auto_apply: bool = False
+    timeout: float = 900.0
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Where records go (``[<env>.audit]``): a local directory and optionally S3."""
+
+    directory: Path
+    bucket: str | None = None
+    prefix: str = DEFAULT_AUDIT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -63,93 +97,13 @@ class Environment:
     retry_delay: float = 30.0
     timeout: float = 40.0
     resources: Resources = field(default_factory=Resources)
+    terraform: Terraform | None = None
+    rollback: Rollback = field(default_factory=lambda: Rollback())
+    audit: Audit = field(default_factory=lambda: Audit(Path(DEFAULT_AUDIT_DIRECTORY)))
 
-
-# ---------------------------------------------------------------- validation
-
-Check = Callable[[Any], str | None]
-"""Returns None when the value is fine, else what is wrong and how to fix it."""
-
-
-def _string(value: Any) -> str | None:
-    return None if isinstance(value, str) and value else "must be a non-empty string"
-
-
-def _bool(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be true or false"
-
-
-def _count(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        return "must be a whole number from 0 to 10"
-    return None
-
-
-def _seconds(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "must be a number of seconds, 0 or more"
-    if not math.isfinite(value) or value < 0:
-        return "must be a finite number of seconds, 0 or more"
-    return None
-
-
-def _positive_seconds(value: Any) -> str | None:
-    problem = _seconds(value)
-    return problem or (None if value > 0 else "must be a number of seconds above 0")
-
-
-def _account_id(value: Any) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f'must be a quoted string of 12 digits (write account_id = "{value:012d}")'
-    if not isinstance(value, str) or not ACCOUNT_ID.fullmatch(value):
-        return f"{value!r} is not a 12-digit AWS account id"
-    return None
-
-
-def _region(value: Any) -> str | None:
-    if not isinstance(value, str) or not REGION.fullmatch(value):
-        return f'{value!r} is not an AWS region name such as "eu-west-1"'
-    return None
-
-
-def _endpoint(value: Any) -> str | None:
-    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-        return f"{value!r} is not an http:// or https:// URL"
-    return None
-
-
-def _names(pattern: re.Pattern[str], what: str) -> Check:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return 'must be a list of names, e.g. ["a", "b"]'
-        for name in value:
-            if not pattern.fullmatch(name):
-                return f"{name!r} is not a valid {what} name"
-        duplicates = sorted({name for name in value if value.count(name) > 1})
-        return f"lists {duplicates[0]!r} twice" if duplicates else None
-
-    return check
-
-
-ENVIRONMENT_KEYS: dict[str, Check] = {
-    "account_id": _account_id,
-    "region": _region,
-    "profile": _string,
-    "endpoint_url": _endpoint,
-    "emulated": _bool,
-    "retries": _count,
-    "retry_delay": _seconds,
-    "timeout": _positive_seconds,
-}
-RESOURCE_KEYS: dict[str, Check] = {
-    "buckets": _names(BUCKET_NAME, "S3 bucket"),
-    "glue_jobs": _names(RESOURCE_NAME, "Glue job"),
-    "state_machines": _names(RESOURCE_NAME, "state machine"),
-    "lambdas": _names(RESOURCE_NAME, "Lambda function"),
-}
-TABLES = {"resources": RESOURCE_KEYS}
-SPEC: dict[str, Any] = {**ENVIRONMENT_KEYS, **TABLES}
-REQUIRED = ("account_id", "region")
+    def affected_by(self, resource: str) -> tuple[str, ...]:
+        """What the resource feeds, as configured (empty when nothing is said)."""
+        return tuple(self.resources.feeds.get(resource, ()))
 
 
 # ---------------------------------------------------------------- loading
@@ -235,12 +189,17 @@ def _build(path: Path, name: str, values: dict[str, Any]) -> Environment:
     for key in REQUIRED:
         if key not in values:
             raise ConfigError(f"{path}: [{name}] {key}: missing; every environment needs {key}")
+    for table, keys in REQUIRED_IN.items():
+        for key in keys:
+            if table in values and key not in values[table]:
+                raise ConfigError(f"{path}: [{name}.{table}] {key}: missing; [{table}] needs {key}")
     if values.get("emulated") and "endpoint_url" in values:
         raise ConfigError(
             f"{path}: [{name}] endpoint_url: not allowed with emulated = true "
             "(the embedded account picks its own address); remove one of them"
         )
-    resources = values.get("resources", {})
+    base = path.parent
+    resources = _resources(path, name, values.get("resources", {}))
     return Environment(
         name=name,
         source=path,
@@ -252,5 +211,54 @@ def _build(path: Path, name: str, values: dict[str, Any]) -> Environment:
         retries=values.get("retries", 1),
         retry_delay=float(values.get("retry_delay", 30.0)),
         timeout=float(values.get("timeout", 40.0)),
-        resources=Resources(**{kind: tuple(names) for kind, names in resources.items()}),
+        resources=resources,
+        terraform=_terraform(base, values["terraform"]) if "terraform" in values else None,
+        rollback=_rollback(values.get("rollback", {})),
+        audit=_audit(base, values.get("audit", {})),
+    )
+
+
+def _resources(path: Path, name: str, values: dict[str, Any]) -> Resources:
+    kinds = {k: tuple(v) for k, v in values.items() if k not in ("feeds", "failure_topic")}
+    known = {n for names in kinds.values() for n in names}
+    feeds = values.get("feeds", {})
+    for resource in feeds:
+        if resource not in known:
+            raise ConfigError(
+                f"{path}: [{name}.resources.feeds] {resource!r}: not one of the environment's "
+                f"resources; known: {', '.join(sorted(known)) or 'none'}"
+            )
+    return Resources(
+        **kinds,
+        failure_topic=values.get("failure_topic"),
+        feeds={resource: tuple(fed) for resource, fed in feeds.items()},
+    )
+
+
+def _terraform(base: Path, values: dict[str, Any]) -> Terraform:
+    repo = values.get("repo")
+    return Terraform(
+        state_bucket=values["state_bucket"],
+        state_key=values["state_key"],
+        lock_table=values.get("lock_table"),
+        version=values.get("version"),
+        repo=(base / repo).resolve() if repo else None,
+        working_dir=values.get("working_dir", "."),
+    )
+
+
+def _rollback(values: dict[str, Any]) -> Rollback:
+    return Rollback(
+        command=tuple(values.get("command", ())),
+        mode=values.get("mode", "dry-run"),
+        auto_apply=values.get("auto_apply", False),
+        timeout=float(values.get("timeout", 900.0)),
+    )
+
+
+def _audit(base: Path, values: dict[str, Any]) -> Audit:
+    return Audit(
+        directory=(base / values.get("directory", DEFAULT_AUDIT_DIRECTORY)).resolve(),
+        bucket=values.get("bucket"),
+        prefix=values.get("prefix", DEFAULT_AUDIT_PREFIX),
     )

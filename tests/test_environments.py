@@ -22,8 +22,8 @@ PLAYBOOK = Resources(
 VALID = 'account_id = "123456789012"\nregion = "eu-west-1"\n'
 CHOSEN = "--env 'prod' (command line)"
 VALID_KEYS = (
-    "valid keys: account_id, emulated, endpoint_url, profile, region, resources, "
-    "retries, retry_delay, timeout"
+    "valid keys: account_id, audit, emulated, endpoint_url, profile, region, resources, "
+    "retries, retry_delay, rollback, terraform, timeout"
 )
 
 
@@ -57,7 +57,15 @@ def test_shipped_file_loads_every_environment_with_the_playbook_resources(name: 
     assert env.name == name
     assert env.source == SHIPPED
     assert env.region == "eu-west-1"
-    assert env.resources == PLAYBOOK
+    assert env.resources.by_kind() == PLAYBOOK.by_kind()
+    assert env.resources.failure_topic == "ohpen-etl-failures"
+    assert env.terraform is not None
+    assert (env.terraform.state_bucket, env.terraform.state_key) == (
+        "ohpen-terraform-state",
+        "ohpen-data-lake/terraform.tfstate",
+    )
+    assert env.rollback.command[0] == "scripts/rollback_terraform.sh"
+    assert env.rollback.mode == "dry-run" and env.rollback.auto_apply is False
     assert env.emulated is (name == "local")
     assert env.endpoint_url is None
 
@@ -98,6 +106,37 @@ buckets = ["c-bucket"]
     assert env.region == "eu-west-1"
     assert env.retries == 0
     assert env.resources == Resources(buckets=("c-bucket",), lambdas=("fn",))
+
+
+def test_rollback_terraform_and_audit_tables(tmp_path: Path) -> None:
+    """The readiness keys load; relative paths are taken from the environments file's folder."""
+    body = (
+        f"[prod]\n{VALID}"
+        '[prod.terraform]\nstate_bucket = "s"\nstate_key = "a/b.tfstate"\nrepo = "infra"\n'
+        '[prod.rollback]\ncommand = ["rb.sh", "--target-version", "{target_ref}"]\n'
+        'mode = "apply"\nauto_apply = true\ntimeout = 60\n'
+        '[prod.audit]\ndirectory = "records"\nbucket = "audit-bucket"\nprefix = ""\n'
+    )
+    env = load(write(tmp_path, body))
+    assert env.terraform is not None
+    assert env.terraform.repo == tmp_path / "infra"
+    assert env.terraform.lock_table is None and env.terraform.working_dir == "."
+    assert env.rollback.command == ("rb.sh", "--target-version", "{target_ref}")
+    assert (env.rollback.mode, env.rollback.auto_apply, env.rollback.timeout) == ("apply", True, 60)
+    assert env.audit.directory == tmp_path / "records"
+    assert (env.audit.bucket, env.audit.prefix) == ("audit-bucket", "")
+
+
+def test_rollback_defaults_are_safe(tmp_path: Path) -> None:
+    """Without a [rollback] table nothing is applied: dry-run, no auto-apply, no command."""
+    env = load(write(tmp_path, f"[prod]\n{VALID}"))
+    assert (env.rollback.mode, env.rollback.auto_apply, env.rollback.command) == (
+        "dry-run",
+        False,
+        (),
+    )
+    assert env.terraform is None
+    assert env.audit.directory == tmp_path / "reports" / "audit"
 
 
 def test_built_in_defaults_without_a_defaults_table(tmp_path: Path) -> None:
@@ -176,7 +215,7 @@ ERRORS = {
     "unknown resource kind": (
         RES + 'bukets = ["a-b-c"]',
         "[prod.resources] unknown key 'bukets'",
-        "valid keys: buckets, glue_jobs, lambdas, state_machines",
+        "valid keys: buckets, failure_topic, feeds, glue_jobs, lambdas, state_machines",
     ),
     "string for a bool": (VALID + 'emulated = "true"', "[prod] emulated:", "true or false"),
     "list of ints": (RES + "buckets = [1, 2]", "[prod.resources] buckets:", "list of names"),
@@ -211,6 +250,47 @@ ERRORS = {
         "'Ohpen-Bronze' is not a valid S3 bucket name",
     ),
     "resources not a table": (VALID + 'resources = "all"', "[prod] resources:", "a table"),
+    "feeds of an unknown resource": (
+        RES + 'buckets = ["ohpen-bronze"]\n[prod.resources.feeds]\n"ohpen-gold" = ["x"]',
+        "[prod.resources.feeds] 'ohpen-gold':",
+        "known: ohpen-bronze",
+    ),
+    "feeds not a list": (
+        RES + 'buckets = ["a-b-c"]\nfeeds = { "a-b-c" = "table x" }',
+        "[prod.resources] feeds:",
+        "list of strings",
+    ),
+    "terraform without state_key": (
+        VALID + '[prod.terraform]\nstate_bucket = "s"',
+        "[prod.terraform] state_key: missing",
+        "needs state_key",
+    ),
+    "unknown terraform key": (
+        VALID + '[prod.terraform]\nstate_bucket = "s"\nstate_key = "k"\nbackend = "s3"',
+        "[prod.terraform] unknown key 'backend'",
+        "valid keys: lock_table, repo, state_bucket, state_key, version, working_dir",
+    ),
+    "unknown rollback mode": (
+        VALID + '[prod.rollback]\nmode = "yolo"',
+        "[prod.rollback] mode:",
+        "not one of: off, dry-run, apply",
+    ),
+    "unknown placeholder": (
+        VALID + '[prod.rollback]\ncommand = ["rb.sh", "{target}"]',
+        "[prod.rollback] command:",
+        "unknown placeholder {target}; valid: {env}, {target_ref}, {state_version}",
+    ),
+    "empty command": (VALID + "[prod.rollback]\ncommand = []", "[prod.rollback] command:", "list"),
+    "string auto_apply": (
+        VALID + '[prod.rollback]\nauto_apply = "yes"',
+        "[prod.rollback] auto_apply:",
+        "true or false",
+    ),
+    "unknown audit key": (
+        VALID + '[prod.audit]\ndir = "x"',
+        "[prod.audit] unknown key 'dir'",
+        "valid keys: bucket, directory, prefix",
+    ),
 }
 
 
