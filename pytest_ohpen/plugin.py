@@ -27,6 +27,7 @@ from pytest_ohpen.fixtures import (  # noqa: F401  (fixtures are registered by b
     ohpen_state_machine,
     ohpen_where,
 )
+from pytest_ohpen.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
 from pytest_ohpen.retry import SettleWindow, retry_policy
 from pytest_ohpen.run import OhpenRun
 from pytest_ohpen.settings import add_options
@@ -38,6 +39,12 @@ TIMEOUT_METHOD = "signal" if hasattr(signal, "SIGALRM") else "thread"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_ohpen import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,12 +100,13 @@ def pytest_collection_modifyitems(
             config.getoption("timeout", None),
         )
         if not hasattr(config, "workerinput") and not config.option.collectonly:
-            run.preflight()
+            _preflight(config, run)
     except OhpenError as error:
         if hasattr(config, "workerinput"):
             return  # already reported as a collection error by pytest_generate_tests
         raise pytest.UsageError(f"{USAGE_PREFIX}{error}") from None
     for item in checks:
+        _label(item, env.name)
         item.add_marker(pytest.mark.flaky(reruns=policy.reruns, reruns_delay=0))
         item.add_marker(pytest.mark.timeout(policy.timeout, method=TIMEOUT_METHOD, func_only=True))
     if policy.reruns and not _is_xdist_controller(config):
@@ -148,7 +156,7 @@ class XdistController:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         try:
             if self.run.settings.env_name is not None:
-                self.run.preflight()
+                _preflight(session.config, self.run)
         except OhpenError as error:
             raise pytest.UsageError(f"{USAGE_PREFIX}{error}") from None
 
@@ -163,6 +171,27 @@ class XdistController:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.usage_error:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
+def _preflight(config: pytest.Config, run: OhpenRun) -> None:
+    """Embedded account and account guard, then the readiness reporter on this process."""
+    run.preflight()
+    from pytest_ohpen.reporter import PLUGIN_NAME, ReadinessReporter  # only runs that check
+
+    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(ReadinessReporter(run), PLUGIN_NAME)
+
+
+def _label(item: pytest.Item, env_name: str) -> None:
+    """Mark a check's reports with its environment and resource (read on the controller,
+    shown in junit properties)."""
+    item.user_properties.append((CHECK_PROPERTY, env_name))
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for fixture, kind in RESOURCE_FIXTURES.items():
+        if fixture in params:
+            item.user_properties.append((RESOURCE_PROPERTY, str(params[fixture])))
+            item.user_properties.append((KIND_PROPERTY, kind))
+            break
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:

@@ -9,6 +9,7 @@ workers (``handoff``/``adopt``), so all workers share one embedded account.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen import environments
@@ -18,6 +19,7 @@ from pytest_ohpen.settings import Settings, resolve
 if TYPE_CHECKING:
     import pytest
 
+    from pytest_ohpen.audit import AuditStore
     from pytest_ohpen.aws import AwsClients
     from pytest_ohpen.checks import Where
     from pytest_ohpen.emulator.server import EmbeddedAccount
@@ -35,6 +37,7 @@ class OhpenRun:
         self.account: EmbeddedAccount | None = None
         self.endpoint_url: str | None = None
         self.preflight_done = False
+        self.caller_arn: str | None = None
         self.report_lines: list[str] = []
 
     @property
@@ -105,6 +108,7 @@ class OhpenRun:
         from pytest_ohpen.aws import verify_account
 
         caller = verify_account(self.clients)
+        self.caller_arn = caller
         self.preflight_done = True
         where = (
             f"embedded account at {self.endpoint_url}"
@@ -130,6 +134,27 @@ class OhpenRun:
         self.report_lines.append(
             f"ohpen: embedded account provisioned in {started.seconds:.1f} s{skipped}"
         )
+
+    @property
+    def repo(self) -> Path:
+        """The git checkout holding the Terraform code: the environment's, else the rootdir."""
+        terraform = self.environment.terraform
+        return terraform.repo if terraform and terraform.repo else self.config.rootpath
+
+    def report_path(self) -> Path:
+        """Where the readiness report goes (``--readiness-report`` or reports/ in the rootdir)."""
+        chosen = self.settings.readiness_report
+        return (
+            chosen or self.config.rootpath / "reports" / f"readiness-{self.environment.name}.json"
+        )
+
+    def audit_store(self) -> AuditStore:
+        """The environment's append-only audit store (local directory, S3 when configured)."""
+        from pytest_ohpen.audit import AuditStore
+
+        audit = self.environment.audit
+        s3 = self.clients.client("s3") if audit.bucket else None
+        return AuditStore(audit.directory, s3=s3, bucket=audit.bucket, prefix=audit.prefix)
 
     def handoff(self) -> dict[str, Any]:
         """What an xdist worker needs from the controller's preflight (plain data)."""

@@ -14,6 +14,8 @@ import pytest
 from pytest_ohpen.errors import ConfigError
 
 DEFAULT_TARGETS = "environments.toml"
+DEFAULT_REPORT = "reports/readiness-<env>.json in the rootdir"
+ROLLBACK_CHOICES = ("off", "dry-run", "apply")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
@@ -26,6 +28,14 @@ HELP = {
     "(env: SMOKE_INVOKE_LAMBDA=1, ini: ohpen_invoke_lambda)",
     "emulator_omit": "embedded account only: provision everything but this resource "
     "(repeatable), to see a red run",
+    "readiness_report": "where the rollback-readiness report goes (JSON; Markdown beside it) "
+    f"(ini: ohpen_readiness_report); default: {DEFAULT_REPORT}",
+    "rollback": "rollback trigger after failed checks: off, dry-run or apply "
+    "(env: OHPEN_ROLLBACK); default: the environment's rollback.mode",
+    "rollback_target": "git ref to roll back to (default: the known-good mark's commit, "
+    "else HEAD~1)",
+    "approved_by": "who approved an applied rollback (env: OHPEN_ROLLBACK_APPROVED_BY)",
+    "notify": "publish a short summary of a failed run to the environment's failure topic",
 }
 
 
@@ -49,7 +59,29 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="NAME",
         help=HELP["emulator_omit"],
     )
+    group.addoption(
+        "--readiness-report",
+        dest="ohpen_readiness_report",
+        metavar="PATH",
+        help=HELP["readiness_report"],
+    )
+    group.addoption(
+        "--rollback", dest="ohpen_rollback", choices=ROLLBACK_CHOICES, help=HELP["rollback"]
+    )
+    group.addoption(
+        "--rollback-target",
+        dest="ohpen_rollback_target",
+        metavar="REF",
+        help=HELP["rollback_target"],
+    )
+    group.addoption(
+        "--rollback-approved-by", dest="ohpen_approved_by", metavar="NAME", help=HELP["approved_by"]
+    )
+    group.addoption(
+        "--notify", dest="ohpen_notify", action="store_true", default=False, help=HELP["notify"]
+    )
     parser.addini("ohpen_targets", HELP["targets"], default=None)
+    parser.addini("ohpen_readiness_report", HELP["readiness_report"], default=None)
     parser.addini("ohpen_invoke_lambda", HELP["invoke_lambda"], type="bool", default=False)
 
 
@@ -71,6 +103,13 @@ class Settings:
     targets_source: str
     invoke_lambda: bool
     emulator_omit: tuple[str, ...]
+    readiness_report: Path | None = None
+    """None: reports/readiness-<env>.json in the rootdir."""
+    rollback_mode: str | None = None
+    """None: the environment's rollback.mode."""
+    rollback_target: str | None = None
+    approved_by: str | None = None
+    notify: bool = False
 
 
 def resolve(config: pytest.Config) -> Settings:
@@ -83,7 +122,40 @@ def resolve(config: pytest.Config) -> Settings:
         targets_source=targets_source,
         invoke_lambda=_invoke_lambda(config),
         emulator_omit=tuple(config.getoption("ohpen_emulator_omit") or ()),
+        readiness_report=_report_path(config),
+        rollback_mode=_rollback_mode(config),
+        rollback_target=config.getoption("ohpen_rollback_target"),
+        approved_by=config.getoption("ohpen_approved_by")
+        or os.environ.get("OHPEN_ROLLBACK_APPROVED_BY")
+        or None,
+        notify=bool(config.getoption("ohpen_notify")),
     )
+
+
+def _report_path(config: pytest.Config) -> Path | None:
+    given = config.getoption("ohpen_readiness_report")
+    if given:
+        return Path(given).expanduser().resolve()
+    ini = config.getini("ohpen_readiness_report")
+    if ini:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        return (base / str(ini)).resolve()
+    return None
+
+
+def _rollback_mode(config: pytest.Config) -> str | None:
+    given = config.getoption("ohpen_rollback")
+    if given:
+        return str(given)
+    raw = os.environ.get("OHPEN_ROLLBACK")
+    if raw is None or raw == "":
+        return None
+    if raw not in ROLLBACK_CHOICES:
+        raise ConfigError(
+            f"OHPEN_ROLLBACK={raw!r} (environment variable): expected one of "
+            f"{', '.join(ROLLBACK_CHOICES)}"
+        )
+    return raw
 
 
 def _first(cli_value: str | None, option: str, variable: str) -> Sourced | None:

@@ -13,7 +13,6 @@ from typing import Any
 
 from pytest_ohpen.aws import AwsClients
 from pytest_ohpen.emulator.stack import (
-    STATE_KEY,
     STATE_SERIALS,
     Stack,
     artifacts_bucket,
@@ -96,6 +95,13 @@ def provision(clients: AwsClients, stack: Stack) -> None:
         )
     if stack.state_bucket:
         _state_versions(clients, stack)
+    if stack.lock_table:
+        clients.client("dynamodb").create_table(
+            TableName=stack.lock_table,
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
 
 
 def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
@@ -159,7 +165,7 @@ def _state_versions(clients: AwsClients, stack: Stack) -> None:
         body = json.dumps(terraform_state(serial, env.region, env.account_id, stack), indent=2)
         s3.put_object(
             Bucket=stack.state_bucket,
-            Key=STATE_KEY,
+            Key=stack.state_key,
             Body=body.encode(),
             ContentType="application/json",
         )

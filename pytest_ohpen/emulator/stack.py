@@ -39,16 +39,28 @@ class Stack:
     state_bucket: str | None = STATE_BUCKET
     failure_topic: str | None = FAILURE_TOPIC
     alarms: tuple[str, ...] = ALARMS
+    state_key: str = STATE_KEY
+    lock_table: str | None = None
 
     @classmethod
     def for_environment(cls, env: Environment) -> Stack:
-        """The environment's resources plus the state bucket, failure topic and alarms."""
-        r = env.resources
-        return cls(r.buckets, r.glue_jobs, r.state_machines, r.lambdas)
+        """The environment's resources plus the state bucket, lock table, failure topic and
+        alarms (named as the environment's [terraform] and [resources] say, else the playbook)."""
+        r, tf = env.resources, env.terraform
+        return cls(
+            r.buckets,
+            r.glue_jobs,
+            r.state_machines,
+            r.lambdas,
+            state_bucket=tf.state_bucket if tf else STATE_BUCKET,
+            failure_topic=r.failure_topic or FAILURE_TOPIC,
+            state_key=tf.state_key if tf else STATE_KEY,
+            lock_table=tf.lock_table if tf else None,
+        )
 
     def names(self) -> tuple[str, ...]:
         """Every name ``--emulator-omit`` accepts."""
-        singles = tuple(n for n in (self.state_bucket, self.failure_topic) if n)
+        singles = tuple(n for n in (self.state_bucket, self.lock_table, self.failure_topic) if n)
         return (
             *self.buckets,
             *self.glue_jobs,
@@ -80,6 +92,7 @@ class Stack:
             lambdas=keep(self.lambdas),
             state_bucket=None if self.state_bucket in gone else self.state_bucket,
             failure_topic=None if self.failure_topic in gone else self.failure_topic,
+            lock_table=None if self.lock_table in gone else self.lock_table,
             alarms=keep(self.alarms),
         )
 

@@ -1,0 +1,225 @@
+"""Gather readiness facts with read-only calls: S3 state versions, the lock, running work,
+bucket versioning, git, the audit store's known-good marks.
+
+A fact that cannot be gathered (access denied, throttled, unreachable) is recorded
+in ``facts.unverified`` instead of raising: the verdict then blocks, because an
+unknown is not a yes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pytest_ohpen import gitinfo, locks, running, statefile
+from pytest_ohpen.checks import Where
+from pytest_ohpen.checks.base import describe_client_error
+from pytest_ohpen.checks.stepfunctions import state_machine_arn
+from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
+
+if TYPE_CHECKING:
+    from pytest_ohpen.audit import AuditStore
+    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.environments import Environment
+
+T = TypeVar("T")
+DEFAULT_TARGET_REF = "HEAD~1"
+NO_SUCH_BUCKET = frozenset({"NoSuchBucket", "404"})
+
+
+def gather(
+    env: Environment,
+    clients: AwsClients,
+    audit: AuditStore | None,
+    *,
+    repo: Path,
+    checks_ran: bool,
+    failed: list[FailedCheck] | None = None,
+    passed: int = 0,
+    passed_on_retry: list[str] | None = None,
+    target_ref: str | None = None,
+) -> ReadinessFacts:
+    """Every fact the verdict needs, each gathered with read-only calls."""
+    facts = ReadinessFacts(
+        environment=env.name,
+        account_id=env.account_id,
+        region=env.region,
+        checks_ran=checks_ran,
+        failed_checks=list(failed or []),
+        passed=passed,
+        passed_on_retry=list(passed_on_retry or []),
+    )
+    marks = (
+        _probe(
+            facts,
+            "the audit store's known-good marks",
+            lambda: audit.known_good(env.name) if audit else [],
+        )
+        or []
+    )
+    if env.terraform is None:
+        facts.terraform_configured = False
+    else:
+        facts.state = _state(facts, env, clients, [m.data for m in marks])
+        facts.lock = _lock(facts, env, clients)
+    facts.running = _running(facts, env, clients)
+    facts.unversioned_buckets = _unversioned(facts, env, clients)
+    mark = facts.state.known_good_mark if facts.state else None
+    ref = target_ref or (mark or {}).get("git_commit") or DEFAULT_TARGET_REF
+    facts.git = gitinfo.git_facts(repo, ref)
+    return facts
+
+
+def _probe(facts: ReadinessFacts, what: str, call: Callable[[], T]) -> T | None:
+    """``call()``, or None with ``what`` recorded as unverified when AWS or storage fails."""
+    import botocore.exceptions as bex
+
+    from pytest_ohpen.errors import OhpenError
+
+    try:
+        return call()
+    except bex.ClientError as error:
+        facts.unverified.append(f"{what}: {describe_client_error(error, frozenset())}")
+    except (bex.BotoCoreError, OhpenError, OSError) as error:
+        facts.unverified.append(f"{what}: {type(error).__name__}: {error}")
+    return None
+
+
+def _state(
+    facts: ReadinessFacts, env: Environment, clients: AwsClients, marks: list[dict[str, Any]]
+) -> StateFacts | None:
+    assert env.terraform is not None
+    s3, bucket, key = clients.client("s3"), env.terraform.state_bucket, env.terraform.state_key
+    where = f"s3://{bucket}/{key}"
+    versioning = _probe(
+        facts,
+        f"versioning of state bucket {bucket}",
+        lambda: statefile.bucket_versioning(s3, bucket),
+    )
+    versions = _probe(
+        facts, f"the versions of {where}", lambda: statefile.list_versions(s3, bucket, key)
+    )
+    if versions is None:
+        return StateFacts(bucket, key, versioning)
+    live = [v for v in versions if not v.is_delete_marker]
+    current_version = versions[0] if versions and not versions[0].is_delete_marker else None
+    others = [v for v in live if v is not current_version]
+    target_version, source, mark = None, None, None
+    by_id = {v.version_id: v for v in others}
+    for candidate in marks:
+        if candidate.get("state_version_id") in by_id:
+            target_version = by_id[candidate["state_version_id"]]
+            source, mark = "known_good", candidate
+            break
+    if target_version is None and others:
+        target_version, source = others[0], "previous"
+
+    def read(version: statefile.StateVersion | None) -> VersionFacts | None:
+        if version is None:
+            return None
+        body = _probe(
+            facts,
+            f"state version {version.version_id}",
+            lambda: statefile.read_version(s3, bucket, key, version.version_id),
+        )
+        if body is None:
+            return VersionFacts(version, parse_error="could not be read")
+        try:
+            return VersionFacts(version, summary=statefile.parse_state(body))
+        except statefile.StateParseError as error:
+            return VersionFacts(version, parse_error=str(error))
+
+    return StateFacts(
+        bucket,
+        key,
+        versioning,
+        tuple(versions),
+        read(current_version),
+        read(target_version),
+        source,
+        mark,
+    )
+
+
+def _lock(facts: ReadinessFacts, env: Environment, clients: AwsClients) -> locks.LockInfo | None:
+    assert env.terraform is not None
+    tf = env.terraform
+    if tf.lock_table:
+        table = tf.lock_table
+        held = _probe(
+            facts,
+            f"the state lock in DynamoDB table {table}",
+            lambda: locks.dynamodb_lock(
+                clients.client("dynamodb"), table, tf.state_bucket, tf.state_key
+            ),
+        )
+        if held:
+            return held
+    return _probe(
+        facts,
+        f"the state lock file s3://{tf.state_bucket}/{tf.state_key}.tflock",
+        lambda: locks.s3_lockfile(clients.client("s3"), tf.state_bucket, tf.state_key),
+    )
+
+
+def _running(
+    facts: ReadinessFacts, env: Environment, clients: AwsClients
+) -> list[running.RunningWork]:
+    where = Where(env.account_id, env.region)
+    found: list[running.RunningWork] = []
+    sfn, glue = clients.client("stepfunctions"), clients.client("glue")
+    for name in env.resources.state_machines:
+        arn = state_machine_arn(name, where)
+        found += (
+            _probe(
+                facts,
+                f"running executions of state machine {name}",
+                partial(running.running_executions, sfn, arn, name),
+            )
+            or []
+        )
+    for job in env.resources.glue_jobs:
+        found += (
+            _probe(
+                facts,
+                f"running runs of Glue job {job}",
+                partial(running.running_glue_runs, glue, job),
+            )
+            or []
+        )
+    return found
+
+
+def _unversioned(facts: ReadinessFacts, env: Environment, clients: AwsClients) -> list[str]:
+    """Data buckets whose versioning is off; a missing bucket is a failed check, not this."""
+    import botocore.exceptions as bex
+
+    found = []
+    for bucket in env.resources.buckets:
+        try:
+            status = statefile.bucket_versioning(clients.client("s3"), bucket)
+        except bex.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in NO_SUCH_BUCKET:
+                continue
+            facts.unverified.append(
+                f"versioning of bucket {bucket}: {describe_client_error(error, frozenset())}"
+            )
+            continue
+        except bex.BotoCoreError as error:
+            facts.unverified.append(f"versioning of bucket {bucket}: {type(error).__name__}")
+            continue
+        if status != "Enabled":
+            found.append(bucket)
+    return found
+
+
+def current_state_version(env: Environment, clients: AwsClients) -> str | None:
+    """The id of the state object's latest version (for a known-good mark), or None."""
+    if env.terraform is None:
+        return None
+    versions = statefile.list_versions(
+        clients.client("s3"), env.terraform.state_bucket, env.terraform.state_key
+    )
+    return versions[0].version_id if versions and not versions[0].is_delete_marker else None
