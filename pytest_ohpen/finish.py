@@ -79,8 +79,20 @@ class Finish:
         return identity
 
 
-def finish(run: Finish, outcomes: CheckOutcomes | None) -> list[str]:
-    """Decide, trigger, report and record; returns the terminal summary lines."""
+@dataclass(frozen=True)
+class Finished:
+    """The report as written, and the lines that summarise it."""
+
+    report: dict[str, Any]
+    lines: list[str]
+
+    @property
+    def rollback_possible(self) -> bool:
+        return bool(self.report["rollback_possible"])
+
+
+def finish(run: Finish, outcomes: CheckOutcomes | None) -> Finished:
+    """Decide, trigger, report and record; ``outcomes`` None means no checks ran."""
     env = run.env
     failed = (
         []
@@ -126,7 +138,7 @@ def finish(run: Finish, outcomes: CheckOutcomes | None) -> list[str]:
     if run.notify and facts.failed_checks:
         _notify(run, report)
     run.hooks.report(report=report, env=env)
-    return summary_lines(report, written)
+    return Finished(report, summary_lines(report, written))
 
 
 def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str, Any]:

@@ -9,16 +9,15 @@ workers (``handoff``/``adopt``), so all workers share one embedded account.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen import environments
 from pytest_ohpen.errors import ConfigError
-from pytest_ohpen.settings import Settings, resolve
+from pytest_ohpen.settings import Settings
 
 if TYPE_CHECKING:
-    import pytest
-
     from pytest_ohpen.audit import AuditStore
     from pytest_ohpen.aws import AwsClients
     from pytest_ohpen.checks import Where
@@ -29,8 +28,10 @@ if TYPE_CHECKING:
 class OhpenRun:
     """One run's environment, clients and embedded account, created lazily."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(self, resolve_settings: Callable[[], Settings], rootdir: Path) -> None:
+        """``resolve_settings`` is called once, on first need; ``rootdir`` anchors defaults."""
+        self._resolve_settings = resolve_settings
+        self.rootdir = rootdir
         self._settings: Settings | None = None
         self._env: Environment | None = None
         self._clients: AwsClients | None = None
@@ -44,7 +45,7 @@ class OhpenRun:
     def settings(self) -> Settings:
         """The plugin's options, resolved on first use (may raise ConfigError)."""
         if self._settings is None:
-            self._settings = resolve(self.config)
+            self._settings = self._resolve_settings()
         return self._settings
 
     @property
@@ -139,14 +140,12 @@ class OhpenRun:
     def repo(self) -> Path:
         """The git checkout holding the Terraform code: the environment's, else the rootdir."""
         terraform = self.environment.terraform
-        return terraform.repo if terraform and terraform.repo else self.config.rootpath
+        return terraform.repo if terraform and terraform.repo else self.rootdir
 
     def report_path(self) -> Path:
         """Where the readiness report goes (``--readiness-report`` or reports/ in the rootdir)."""
         chosen = self.settings.readiness_report
-        return (
-            chosen or self.config.rootpath / "reports" / f"readiness-{self.environment.name}.json"
-        )
+        return chosen or self.rootdir / "reports" / f"readiness-{self.environment.name}.json"
 
     def audit_store(self) -> AuditStore:
         """The environment's append-only audit store (local directory, S3 when configured)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_ohpen.run import OhpenRun
+from pytest_ohpen.settings import resolve
 
 RUN_KEY = pytest.StashKey[OhpenRun]()
 
@@ -12,5 +13,5 @@ RUN_KEY = pytest.StashKey[OhpenRun]()
 def run_of(config: pytest.Config) -> OhpenRun:
     """The run's OhpenRun, created on first use."""
     if RUN_KEY not in config.stash:
-        config.stash[RUN_KEY] = OhpenRun(config)
+        config.stash[RUN_KEY] = OhpenRun(lambda: resolve(config), config.rootpath)
     return config.stash[RUN_KEY]

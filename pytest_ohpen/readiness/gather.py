@@ -102,7 +102,7 @@ def _state(
         facts, f"the versions of {where}", lambda: statefile.list_versions(s3, bucket, key)
     )
     if versions is None:
-        return StateFacts(bucket, key, versioning)
+        return None  # unknown, and recorded as unverified: the verdict blocks on that
     live = [v for v in versions if not v.is_delete_marker]
     current_version = versions[0] if versions and not versions[0].is_delete_marker else None
     others = [v for v in live if v is not current_version]
