@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from pytest_ohpen.errors import OhpenError
@@ -77,7 +78,7 @@ def _environment_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
+def settings_from(args: argparse.Namespace) -> Settings:
     """The plugin's Settings from command-line arguments, the same precedence as in pytest."""
     env_name = None
     if args.env:
@@ -99,16 +100,15 @@ def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
         targets_source=source,
         invoke_lambda=False,
         emulator_omit=tuple(getattr(args, "emulator_omit", ()) or ()),
-        **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _readiness(args: argparse.Namespace) -> int:
     from pytest_ohpen.finish import Finish, finish
     from pytest_ohpen.run import OhpenRun
 
-    settings = settings_from(
-        args,
+    settings = replace(
+        settings_from(args),
         readiness_report=args.report.resolve() if args.report else None,
         rollback_target=args.rollback_target,
     )

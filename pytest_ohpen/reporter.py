@@ -44,7 +44,7 @@ class ReadinessReporter:
         hook = config.hook
         settings = self.run.settings
         try:
-            self.lines = finish(
+            finished = finish(
                 Finish(
                     env=self.run.environment,
                     clients=self.run.clients,
@@ -66,6 +66,7 @@ class ReadinessReporter:
                 ),
                 self.outcomes,
             )
+            self.lines = finished.lines
         except OhpenError as error:
             self.failure = str(error)
         except Exception as error:  # a report problem must not change the checks' exit code
