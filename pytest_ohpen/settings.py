@@ -125,8 +125,11 @@ def resolve(config: pytest.Config) -> Settings:
         readiness_report=_report_path(config),
         rollback_mode=_rollback_mode(config),
         rollback_target=config.getoption("ohpen_rollback_target"),
-        approved_by=config.getoption("ohpen_approved_by")
-        or os.environ.get("OHPEN_ROLLBACK_APPROVED_BY")
+        approved_by=(
+            config.getoption("ohpen_approved_by")
+            or os.environ.get("OHPEN_ROLLBACK_APPROVED_BY")
+            or ""
+        ).strip()
         or None,
         notify=bool(config.getoption("ohpen_notify")),
     )

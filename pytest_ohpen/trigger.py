@@ -8,6 +8,7 @@ without any one of them the trigger falls back to dry-run and says exactly why.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,7 +52,7 @@ def decide_trigger(
     reasons = []
     if not auto_apply:
         reasons.append(f"auto_apply is not true for environment {environment!r}")
-    if not approver:
+    if not (approver and approver.strip()):
         reasons.append(
             "no approval: pass --rollback-approved-by NAME or set OHPEN_ROLLBACK_APPROVED_BY"
         )
@@ -119,7 +120,7 @@ def run_command(
             errors="replace",
             start_new_session=True,
         )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as error:
+    except OSError as error:  # missing, not executable, no shebang (exec format error), ...
         return CommandResult(
             None, time.monotonic() - started, error=f"cannot run {argv[0]}: {error.strerror}"
         )
@@ -149,14 +150,16 @@ def _pump(
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
-    """SIGTERM the command's process group, SIGKILL it if it does not end in time."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=KILL_GRACE_SECONDS)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM the command's process group, give it the grace period, then SIGKILL whatever
+    of the group is left (a child may ignore SIGTERM even when the leader obeys it)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=KILL_GRACE_SECONDS)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    process.wait()
