@@ -7,6 +7,7 @@ Shared by the plugin's session-finish hook and the CLI, so both give the same re
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from pytest_ohpen.readiness.facts import FailedCheck
 from pytest_ohpen.readiness.gather import current_state_version, gather
 from pytest_ohpen.readiness.report import build_report, summary_lines, to_json, to_markdown
 from pytest_ohpen.redact import redact, redact_text
+from pytest_ohpen.run import EMBEDDED_ENDPOINT_VARIABLE
 from pytest_ohpen.trigger import CommandError, build_command, decide_trigger, run_command
 
 if TYPE_CHECKING:
@@ -41,6 +43,13 @@ CI_VARIABLES = (
     "BUILD_ID",
     "USER",
 )
+
+
+def operator_identity(caller_arn: str | None) -> dict[str, str]:
+    """Who is acting: the AWS identity (from the account guard) and the CI's variables."""
+    identity = {"aws_caller": caller_arn or "unknown"}
+    identity.update({name: os.environ[name] for name in CI_VARIABLES if os.environ.get(name)})
+    return identity
 
 
 @dataclass
@@ -74,9 +83,7 @@ class Finish:
 
     def operator(self) -> dict[str, str]:
         """Who ran this: the AWS identity and the CI's variables (never credentials)."""
-        identity = {"aws_caller": self.caller_arn or "unknown"}
-        identity.update({name: os.environ[name] for name in CI_VARIABLES if os.environ.get(name)})
-        return identity
+        return operator_identity(self.caller_arn)
 
 
 @dataclass(frozen=True)
@@ -209,11 +216,14 @@ def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str,
 
 def _command_env(run: Finish, mode: str) -> dict[str, str]:
     """What the rollback command is told: the environment, the mode, the embedded endpoint."""
-    extra = {"OHPEN_ENV": run.env.name, "OHPEN_ROLLBACK_MODE": mode}
+    # OHPEN_PYTHON: scripts/*.sh run `$OHPEN_PYTHON -m pytest_ohpen.cli`, this interpreter.
+    extra = {"OHPEN_ENV": run.env.name, "OHPEN_ROLLBACK_MODE": mode, "OHPEN_PYTHON": sys.executable}
     if run.approved_by:
         extra["OHPEN_ROLLBACK_APPROVED_BY"] = run.approved_by
     if run.clients.endpoint_url:
         extra["AWS_ENDPOINT_URL"] = run.clients.endpoint_url
+        if run.env.emulated:
+            extra[EMBEDDED_ENDPOINT_VARIABLE] = run.clients.endpoint_url
     return extra
 
 

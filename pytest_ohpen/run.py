@@ -9,6 +9,7 @@ workers (``handoff``/``adopt``), so all workers share one embedded account.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 from pytest_ohpen import environments
 from pytest_ohpen.errors import ConfigError
 from pytest_ohpen.settings import Settings
+
+EMBEDDED_ENDPOINT_VARIABLE = "OHPEN_EMBEDDED_ENDPOINT"
+"""Set by the rollback trigger for its command: an emulated environment then attaches to the
+running embedded account instead of starting a new one. Ignored for real accounts."""
 
 if TYPE_CHECKING:
     from pytest_ohpen.audit import AuditStore
@@ -104,7 +109,12 @@ class OhpenRun:
                 f"--emulator-omit: environment {env.name!r} is not emulated; "
                 "it only applies to an environment with emulated = true (try --env local)"
             )
-        if env.emulated:
+        attach = os.environ.get(EMBEDDED_ENDPOINT_VARIABLE) if env.emulated else None
+        if attach:
+            # A rollback command started by a run: use that run's embedded account.
+            self.endpoint_url = attach
+            self._clients = None
+        elif env.emulated:
             self._start_embedded_account(omitted)
         from pytest_ohpen.aws import verify_account
 

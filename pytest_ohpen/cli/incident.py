@@ -1,0 +1,64 @@
+"""``ohpen incident list`` and ``ohpen incident show ID``: the rollback incident log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, environment_options, settings_from
+
+
+def register(commands: Any) -> None:
+    """Add ``incident list`` and ``incident show`` to the ``ohpen`` subcommands."""
+    incident = commands.add_parser("incident", help="the rollback incident log")
+    actions = incident.add_subparsers(title="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="every incident of the environment, newest first")
+    environment_options(listing)
+    listing.set_defaults(handler=run_list)
+    show = actions.add_parser("show", help="one incident, as the playbook's Markdown entry")
+    environment_options(show)
+    show.add_argument("id", metavar="ID", help="incident id (from incident list)")
+    show.set_defaults(handler=run_show)
+
+
+def _incidents(args: argparse.Namespace) -> tuple[str, list[Any]]:
+    """Read incident records from the local audit directory (no AWS call needed)."""
+    from pytest_ohpen.audit import AuditStore
+    from pytest_ohpen.incident import KIND
+    from pytest_ohpen.run import OhpenRun
+
+    settings = settings_from(args)
+    env = OhpenRun(lambda: settings, Path.cwd()).environment
+    return env.name, AuditStore(env.audit.directory).records(kind=KIND, environment=env.name)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """One line per incident: id, when, mode and outcome, who."""
+    _, records = _incidents(args)
+    if not records:
+        print("no incidents recorded")
+    for record in records:
+        data = record.data
+        print(
+            f"{record.id}  {data.get('started_at')}  {data.get('mode')}: {data.get('outcome')}"
+            f"  verification: {data.get('verification')}"
+        )
+    return EXIT_OK
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """The incident as the playbook's Markdown entry."""
+    from pytest_ohpen.incident import incident_markdown
+
+    env_name, records = _incidents(args)
+    for record in records:
+        if record.id == args.id:
+            print(incident_markdown(record.id, env_name, record.data), end="")
+            return EXIT_OK
+    print(
+        f"ohpen: no incident {args.id!r} for environment {env_name!r} (see ohpen incident list)",
+        file=sys.stderr,
+    )
+    return EXIT_NO

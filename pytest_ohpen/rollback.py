@@ -1,0 +1,281 @@
+"""The Terraform rollback: re-apply a previous git revision with a reviewed plan, the
+playbook's "Rollback Script" and Steps 4-8 as one checked, recorded operation.
+
+The operator's checkout is never touched (a temporary worktree); dry-run stops after
+the plan review; apply applies the reviewed plan file with normal locking; a failed
+apply restores the pre-rollback state version; every apply attempt writes an
+incident record.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_ohpen import worktree
+from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.files import write_atomic
+from pytest_ohpen.incident import KIND as INCIDENT
+from pytest_ohpen.incident import incident_data, incident_markdown
+from pytest_ohpen.plan_review import PlanReview, render_review, review_plan
+from pytest_ohpen.terraform import (
+    TerraformError,
+    TerraformRunner,
+    aws_subprocess_env,
+    backend_config,
+    check_version,
+    find_terraform,
+    terraform_version,
+)
+
+if TYPE_CHECKING:
+    from pytest_ohpen.audit import AuditStore
+    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.environments import Environment
+
+DEFAULT_TARGET = "HEAD~1"
+
+
+class RollbackRefused(OhpenError):
+    """The rollback must not run: a destructive plan, a missing working directory, ..."""
+
+
+@dataclass
+class RollbackRequest:
+    """What the operator asked for, and where to do it."""
+
+    env: Environment
+    clients: AwsClients
+    audit: AuditStore
+    repo: Path
+    suites: Path
+    """The folder holding suites/smoke, for --verify."""
+    target_ref: str = DEFAULT_TARGET
+    apply: bool = False
+    allow_destroy: bool = False
+    verify: bool = False
+    reason: str = "smoke tests failed after deployment"
+    operator: dict[str, str] = field(default_factory=dict)
+    targets_file: Path | None = None
+    write_line: Callable[[str], None] = print
+    timeout: float = 1800.0
+
+
+@dataclass
+class RollbackOutcome:
+    """What happened: the review, whether it applied, how long, what was recorded."""
+
+    mode: str
+    target_commit: str
+    review: PlanReview | None = None
+    refused: list[str] = field(default_factory=list)
+    applied: bool = False
+    apply_seconds: float | None = None
+    error: str | None = None
+    recovered_state_version: str | None = None
+    verification: str = "not run"
+    incident_id: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Dry-run: the plan is reviewable and allowed; apply: applied (and verified if asked)."""
+        if self.error or self.refused:
+            return False
+        return self.verification in ("not run", "smoke tests passed")
+
+
+def rollback_terraform(req: RollbackRequest) -> RollbackOutcome:
+    """Plan from ``target_ref`` in a temporary worktree, review, and apply when asked."""
+    env = req.env
+    if env.terraform is None:
+        raise RollbackRefused(f"no [{env.name}.terraform] table: state bucket and code unknown")
+    started = datetime.now(UTC)
+    deployed = worktree.head(req.repo)
+    binary = find_terraform()
+    subprocess_env = aws_subprocess_env(env.region, req.clients.endpoint_url, env.emulated)
+    version = terraform_version(binary, subprocess_env)
+    check_version(version, env.terraform.version)
+    with worktree.temporary_worktree(req.repo, req.target_ref) as tree:
+        outcome = RollbackOutcome("apply" if req.apply else "dry-run", tree.commit)
+        workdir = tree.path / env.terraform.working_dir
+        if not workdir.is_dir():
+            raise RollbackRefused(
+                f"{env.terraform.working_dir!r} does not exist at "
+                f"{req.target_ref} ({tree.commit[:12]}) in {req.repo}"
+            )
+        runner = TerraformRunner(binary, workdir, subprocess_env, req.write_line, req.timeout)
+        runner.init(backend_config(env.terraform, env.region, req.clients.endpoint_url, version))
+        with tempfile.TemporaryDirectory(prefix="ohpen-plan-") as scratch:
+            plan_file = Path(scratch) / "rollback.tfplan"
+            runner.plan(plan_file)
+            outcome.review = review_plan(runner.show_json(plan_file))
+            _print_review(req, outcome.review)
+            outcome.refused = outcome.review.blocked(req.allow_destroy)
+            if not req.apply:
+                req.write_line("dry-run: nothing applied; run again with --apply to roll back")
+                _record_plan(req, outcome, deployed)
+                return outcome
+            if outcome.refused:
+                req.write_line("refused: " + "; ".join(outcome.refused))
+            else:
+                _apply(req, runner, plan_file, outcome)
+    if outcome.applied and req.verify:
+        outcome.verification = _verify(req)
+    outcome.incident_id = _record_incident(req, outcome, deployed, started)
+    return outcome
+
+
+def _print_review(req: RollbackRequest, review: PlanReview) -> None:
+    for line in render_review(review):
+        req.write_line(line)
+    for warning in review.warnings():
+        req.write_line(f"warning: {warning}")
+    for reason in review.blocked(req.allow_destroy):
+        req.write_line(f"blocks apply: {reason}")
+
+
+def _apply(
+    req: RollbackRequest, runner: TerraformRunner, plan_file: Path, outcome: RollbackOutcome
+) -> None:
+    """Back up the current state, apply the reviewed plan, restore the backup on failure."""
+    from pytest_ohpen import statefile, staterestore
+
+    assert req.env.terraform is not None
+    tf, s3 = req.env.terraform, req.clients.client("s3")
+    backups = req.env.audit.directory.parent / "backups"
+    versions = statefile.list_versions(s3, tf.state_bucket, tf.state_key)
+    before = next((v for v in versions if not v.is_delete_marker), None)
+    backup: Path | None = None
+    if before is not None:
+        backup = backups / f"{Path(tf.state_key).name}.{before.version_id}.pre-rollback.json"
+        write_atomic(
+            backup,
+            statefile.read_version(s3, tf.state_bucket, tf.state_key, before.version_id).decode(),
+        )
+        req.write_line(f"pre-rollback state version {before.version_id} backed up to {backup}")
+    began = time.monotonic()
+    try:
+        runner.apply(plan_file)
+        outcome.applied = True
+    except TerraformError as error:
+        outcome.error = str(error)
+        req.write_line(f"apply failed: {error}")
+        if backup is not None:
+            plan = staterestore.plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
+            result = staterestore.apply_restore(
+                s3, tf.state_bucket, tf.state_key, plan, backup_dir=backups
+            )
+            outcome.recovered_state_version = result.new_version_id
+            req.write_line(
+                f"recovered: the pre-rollback state is the latest version again "
+                f"({result.new_version_id}, serial {result.new_serial})"
+            )
+    finally:
+        outcome.apply_seconds = round(time.monotonic() - began, 3)
+
+
+def _verify(req: RollbackRequest) -> str:
+    """``pytest suites/smoke --env NAME`` after the apply (never triggering another rollback)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(req.suites / "smoke"),
+        "--env",
+        req.env.name,
+        "--rollback",
+        "off",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    if req.targets_file:
+        argv += ["--targets", str(req.targets_file)]
+    req.write_line("verify: " + " ".join(argv[2:]))
+    done = subprocess.run(
+        argv,
+        cwd=req.suites.parent,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=req.timeout,
+    )
+    for line in done.stdout.splitlines()[-5:]:
+        req.write_line(f"  | {line}")
+    return (
+        "smoke tests passed"
+        if done.returncode == 0
+        else (f"smoke tests failed (exit code {done.returncode})")
+    )
+
+
+def _record_plan(req: RollbackRequest, outcome: RollbackOutcome, deployed: str) -> None:
+    req.audit.write(
+        "rollback_plan",
+        req.env.name,
+        {
+            "mode": "dry-run",
+            "deployed_commit": deployed,
+            "target_ref": req.target_ref,
+            "target_commit": outcome.target_commit,
+            "review": _review_data(outcome.review),
+            "refused": outcome.refused,
+            "operator": req.operator,
+        },
+    )
+
+
+def _review_data(review: PlanReview | None) -> dict[str, Any] | None:
+    if review is None:
+        return None
+    return {
+        "counts": review.counts,
+        "totals": review.totals,
+        "destructive": list(review.destructive),
+        "creates": list(review.creates),
+    }
+
+
+def _record_incident(
+    req: RollbackRequest, outcome: RollbackOutcome, deployed: str, started: datetime
+) -> str:
+    """The playbook's Step 8 entry: JSON in the audit store, Markdown beside the records."""
+    if outcome.refused:
+        result = "refused: " + "; ".join(outcome.refused)
+    elif outcome.error:
+        result = "failed" + (
+            ", pre-rollback state restored" if outcome.recovered_state_version else ""
+        )
+    else:
+        result = "applied"
+    data = incident_data(
+        reason=req.reason,
+        deployment_sha=deployed,
+        restored_sha=outcome.target_commit,
+        restored_state_version=None,
+        operator=req.operator,
+        started_at=started.isoformat().replace("+00:00", "Z"),
+        finished_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        mode=outcome.mode,
+        outcome=result,
+        verification=outcome.verification,
+        details={
+            "target_ref": req.target_ref,
+            "review": _review_data(outcome.review),
+            "apply_seconds": outcome.apply_seconds,
+            "error": outcome.error,
+            "recovered_state_version": outcome.recovered_state_version,
+        },
+    )
+    record = req.audit.write(INCIDENT, req.env.name, data)
+    markdown = req.env.audit.directory.parent / "incidents" / f"{record.id}.md"
+    write_atomic(markdown, incident_markdown(record.id, req.env.name, record.data))
+    req.write_line(f"incident {record.id} recorded ({markdown})")
+    return record.id
