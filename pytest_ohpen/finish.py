@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.aws import EMBEDDED_CREDENTIALS
 from pytest_ohpen.files import write_atomic
 from pytest_ohpen.readiness.decide import NOT_NEEDED, Verdict, decide
 from pytest_ohpen.readiness.facts import FailedCheck
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from pytest_ohpen.environments import Environment
     from pytest_ohpen.outcomes import CheckOutcomes
 
+CREDENTIAL_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
+                        "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
 CI_VARIABLES = (
     "GITHUB_ACTOR",
     "GITHUB_TRIGGERING_ACTOR",
@@ -214,16 +217,25 @@ def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str,
     return record
 
 
-def _command_env(run: Finish, mode: str) -> dict[str, str]:
-    """What the rollback command is told: the environment, the mode, the embedded endpoint."""
+def _command_env(run: Finish, mode: str) -> dict[str, str | None]:
+    """What the rollback command is told: the environment, the mode, the embedded endpoint.
+
+    For the embedded account the command gets its fixed fake keys, and the caller's own
+    credentials are removed: real credentials are never sent to an emulator.
+    """
     # OHPEN_PYTHON: scripts/*.sh run `$OHPEN_PYTHON -m pytest_ohpen.cli`, this interpreter.
-    extra = {"OHPEN_ENV": run.env.name, "OHPEN_ROLLBACK_MODE": mode, "OHPEN_PYTHON": sys.executable}
+    extra: dict[str, str | None] = {
+        "OHPEN_ENV": run.env.name, "OHPEN_ROLLBACK_MODE": mode, "OHPEN_PYTHON": sys.executable,
+    }
     if run.approved_by:
         extra["OHPEN_ROLLBACK_APPROVED_BY"] = run.approved_by
     if run.clients.endpoint_url:
         extra["AWS_ENDPOINT_URL"] = run.clients.endpoint_url
-        if run.env.emulated:
-            extra[EMBEDDED_ENDPOINT_VARIABLE] = run.clients.endpoint_url
+    if run.env.emulated and run.clients.endpoint_url:
+        extra[EMBEDDED_ENDPOINT_VARIABLE] = run.clients.endpoint_url
+        extra.update({name: None for name in CREDENTIAL_VARIABLES})
+        extra["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
+        extra["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
     return extra
 
 
@@ -236,7 +248,12 @@ def _write_report(path: Path, report: dict[str, Any]) -> list[Path]:
 
 def _mark_known_good(run: Finish, report: dict[str, Any], checks_passed: int) -> None:
     """Every check passed on a complete run: this state version and commit are known good."""
-    version = current_state_version(run.env, run.clients)
+    try:
+        version = current_state_version(run.env, run.clients)
+    except Exception as error:  # botocore errors: the mark is skipped, the report stands
+        run.write_line(f"ohpen: no known-good mark: the state version could not be read "
+                       f"({type(error).__name__}: {error})")
+        return
     git = report.get("git") or {}
     if version is None:
         run.write_line("ohpen: no state version to mark known-good")

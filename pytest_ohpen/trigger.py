@@ -99,11 +99,12 @@ def run_command(
     argv: list[str],
     cwd: Path,
     timeout: float,
-    extra_env: Mapping[str, str],
+    extra_env: Mapping[str, str | None],
     on_line: Callable[[str], None],
 ) -> CommandResult:
     """Run ``argv`` in its own process group, stream each output line to ``on_line`` and keep
-    it, and kill the group when ``timeout`` passes."""
+    it, and kill the group when ``timeout`` passes. ``extra_env`` adds to this process's
+    environment; a None value removes that variable."""
     executable = Path(argv[0])
     if not executable.is_absolute() and os.sep in argv[0]:
         argv = [str(cwd / executable), *argv[1:]]
@@ -112,7 +113,7 @@ def run_command(
         process = subprocess.Popen(
             argv,
             cwd=cwd,
-            env={**os.environ, **extra_env},
+            env={k: v for k, v in {**os.environ, **extra_env}.items() if v is not None},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

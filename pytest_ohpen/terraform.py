@@ -1,0 +1,282 @@
+"""The Terraform CLI as the rollback command drives it: find the binary, check the pinned
+version, build the S3 backend settings, and run init, plan, show, apply and state pull.
+
+Every step runs non-interactively (``TF_IN_AUTOMATION``, ``TF_INPUT=0``, ``-input=false``),
+without colour and without Terraform's update check, in its own process group with a
+timeout. State locking is never disabled: a rollback that races a deployment must fail
+on the lock, not overwrite its state. A failed step is one :class:`TerraformError` line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_ohpen.aws import EMBEDDED_CREDENTIALS
+from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.trigger import KILL_GRACE_SECONDS, run_command
+
+if TYPE_CHECKING:
+    from pytest_ohpen.environments import Terraform
+
+AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+"""Set for every step; CHECKPOINT_DISABLE stops Terraform's call home for update checks."""
+VERSION_TIMEOUT = 60.0
+RENAMED_BACKEND_SETTINGS = (1, 6)
+"""Terraform 1.6 moved the S3 backend's endpoint settings into ``endpoints`` and renamed
+``force_path_style`` to ``use_path_style``."""
+EMULATOR_SKIPS = (
+    "skip_credentials_validation",
+    "skip_region_validation",
+    "skip_metadata_api_check",
+)
+_BOX_CHARACTERS = "│╷╵ \t"
+
+
+class TerraformError(OhpenError):
+    """Terraform is missing, the wrong version, or one of its steps failed."""
+
+
+def find_terraform(environ: Mapping[str, str] | None = None, *, pinned: str | None = None) -> str:
+    """``$TERRAFORM`` (a path, or a name on PATH) or ``terraform`` on PATH.
+
+    ``pinned`` only improves the message when nothing is found.
+    """
+    environ = os.environ if environ is None else environ
+    search_path = environ.get("PATH", os.defpath)
+    wanted = f"Terraform {pinned}" if pinned else "terraform"
+    chosen = environ.get("TERRAFORM", "")
+    if chosen:
+        found = _executable(chosen, search_path)
+        if found is None:
+            raise TerraformError(
+                f"TERRAFORM={chosen}: not an executable file; point TERRAFORM at {wanted} "
+                "or unset it to use terraform on PATH"
+            )
+        return found
+    found = shutil.which("terraform", path=search_path)
+    if found is None:
+        pin = f"the environment pins {pinned}" if pinned else "the environment pins no version"
+        raise TerraformError(
+            f"Terraform not found: set TERRAFORM to its path or put terraform on PATH ({pin})"
+        )
+    return found
+
+
+def _executable(name: str, search_path: str) -> str | None:
+    if os.sep not in name:
+        return shutil.which(name, path=search_path)
+    path = Path(name).expanduser()
+    if path.is_file() and os.access(path, os.X_OK):
+        return os.path.abspath(path)  # the steps run in another directory
+    return None
+
+
+def terraform_version(binary: str, env: Mapping[str, str]) -> str:
+    """The binary's version, e.g. "1.0.3", from ``terraform version -json``."""
+    completed = _capture([binary, "version", "-json"], None, env, VERSION_TIMEOUT, "version")
+    text = completed.stdout.decode(errors="replace")
+    try:
+        version = json.loads(text)["terraform_version"]
+    except (ValueError, KeyError, TypeError):
+        # Before 0.13 there is no -json: the first line is "Terraform v0.12.31".
+        match = re.search(r"Terraform v(\S+)", text)
+        if match is None:
+            raise TerraformError(
+                f"{binary} version -json: cannot read the version from {text.strip()[:80]!r}"
+            ) from None
+        version = match.group(1)
+    if not isinstance(version, str):
+        raise TerraformError(f"{binary} version -json: terraform_version is not a string")
+    return version
+
+
+def check_version(actual: str, pinned: str | None) -> None:
+    """Raise when the environment pins a version and the binary is another one."""
+    if pinned is None or actual.lstrip("v") == pinned.lstrip("v"):
+        return
+    raise TerraformError(
+        f"Terraform {actual} found, environment pins {pinned}; install Terraform {pinned} "
+        "and set TERRAFORM to it (a state written by one version may not be readable "
+        "by another)"
+    )
+
+
+def _version_tuple(version: str) -> tuple[int, int]:
+    match = re.match(r"v?(\d+)\.(\d+)", version)
+    if match is None:
+        raise TerraformError(f"cannot read Terraform version {version!r} (expected e.g. 1.5.0)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def backend_config(tf: Terraform, region: str, endpoint_url: str | None, version: str) -> list[str]:
+    """The ``-backend-config=key=value`` arguments of ``init`` for the S3 backend.
+
+    With ``endpoint_url`` (an emulator) every AWS service the backend calls is sent there,
+    path-style, without the checks only real AWS passes; the setting names depend on
+    ``version`` (Terraform 1.6 renamed them).
+    """
+    settings: dict[str, str] = {
+        "bucket": tf.state_bucket,
+        "key": tf.state_key,
+        "region": region,
+    }
+    if tf.lock_table:
+        settings["dynamodb_table"] = tf.lock_table
+    settings["encrypt"] = "true"
+    if endpoint_url:
+        if _version_tuple(version) >= RENAMED_BACKEND_SETTINGS:
+            url = json.dumps(endpoint_url).replace("${", "$${").replace("%{", "%%{")
+            services = ("s3", "dynamodb", "sts", "iam")
+            settings["endpoints"] = "{" + ",".join(f"{s}={url}" for s in services) + "}"
+            settings["use_path_style"] = "true"
+            # 1.6+ asks STS/IAM for the account ID unless told not to; the state needs none.
+            settings["skip_requesting_account_id"] = "true"
+        else:
+            for name in ("endpoint", "dynamodb_endpoint", "sts_endpoint", "iam_endpoint"):
+                settings[name] = endpoint_url
+            settings["force_path_style"] = "true"
+        settings.update(dict.fromkeys(EMULATOR_SKIPS, "true"))
+    return [f"-backend-config={key}={value}" for key, value in settings.items()]
+
+
+def aws_subprocess_env(region: str, endpoint_url: str | None, embedded: bool) -> dict[str, str]:
+    """The AWS variables Terraform runs with, on top of the inherited environment.
+
+    The embedded account gets its fixed fake keys, and any inherited session token or
+    profile is blanked so nothing real is used or sent. A real account gets only the
+    region: its credentials come from the inherited environment and are never copied.
+    ``endpoint_url`` is also exported as ``AWS_ENDPOINT_URL``, so anything in the
+    configuration that honours it (providers, the aws CLI) stays on the emulator.
+    """
+    env = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    if embedded:
+        env["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
+        env["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
+        env.update({"AWS_SESSION_TOKEN": "", "AWS_SECURITY_TOKEN": "", "AWS_PROFILE": ""})
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return env
+
+
+@dataclass
+class TerraformRunner:
+    """Runs Terraform's steps in ``workdir``; ``env`` is added to the inherited environment
+    (the caller's AWS region, credentials, endpoint), ``on_line`` gets each output line of
+    the streamed steps, ``timeout`` bounds each step in seconds."""
+
+    binary: str
+    workdir: Path
+    env: Mapping[str, str]
+    on_line: Callable[[str], None]
+    timeout: float
+
+    def init(self, backend_args: list[str]) -> None:
+        """``terraform init`` against the backend, forgetting any earlier backend settings."""
+        self._stream("init", ["init", "-input=false", "-reconfigure", "-no-color", *backend_args])
+
+    def plan(self, plan_file: Path) -> None:
+        """``terraform plan`` saved to ``plan_file`` (it takes the state lock)."""
+        self._stream("plan", ["plan", "-input=false", "-no-color", f"-out={plan_file}"])
+
+    def show_json(self, plan_file: Path) -> dict[str, Any]:
+        """The saved plan as ``terraform show -json`` prints it (not streamed)."""
+        completed = self._capture("show", ["show", "-json", "-no-color", str(plan_file)])
+        try:
+            document = json.loads(completed.stdout)
+        except ValueError as error:
+            raise TerraformError(
+                f"terraform show -json {plan_file}: output is not JSON ({error})"
+            ) from None
+        if not isinstance(document, dict):
+            raise TerraformError(f"terraform show -json {plan_file}: output is not a JSON object")
+        return document
+
+    def apply(self, plan_file: Path) -> None:
+        """``terraform apply`` of the saved plan, with normal state locking."""
+        self._stream("apply", ["apply", "-input=false", "-no-color", str(plan_file)])
+
+    def state_pull(self) -> bytes:
+        """The backend's current state, as stored (``terraform state pull``)."""
+        return self._capture("state pull", ["state", "pull"]).stdout
+
+    def _environment(self) -> dict[str, str]:
+        return {**self.env, **AUTOMATION_ENV}
+
+    def _stream(self, step: str, args: list[str]) -> None:
+        result = run_command(
+            [self.binary, *args], self.workdir, self.timeout, self._environment(), self.on_line
+        )
+        if result.error is not None:
+            raise TerraformError(f"terraform {step}: {result.error}")
+        if result.exit_code != 0:
+            raise TerraformError(
+                f"terraform {step} failed (exit code {result.exit_code}): "
+                f"{last_error_line(result.output)}"
+            )
+
+    def _capture(self, step: str, args: list[str]) -> subprocess.CompletedProcess[bytes]:
+        return _capture([self.binary, *args], self.workdir, self._environment(), self.timeout, step)
+
+
+def _capture(
+    argv: list[str], cwd: Path | None, env: Mapping[str, str], timeout: float, step: str
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``argv`` in its own process group, keep stdout and stderr apart, kill the group
+    on timeout; a failure is a TerraformError naming ``step``."""
+    try:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **env, **AUTOMATION_ENV},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise TerraformError(f"terraform {step}: cannot run {argv[0]}: {error.strerror}") from None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise TerraformError(
+            f"terraform {step}: timed out after {timeout:g} s; the command was stopped"
+        ) from None
+    if process.returncode != 0:
+        lines = stderr.decode(errors="replace").splitlines()
+        raise TerraformError(
+            f"terraform {step} failed (exit code {process.returncode}): {last_error_line(lines)}"
+        )
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, give it the grace period, then SIGKILL what is left."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=KILL_GRACE_SECONDS)
+
+
+def last_error_line(lines: list[str]) -> str:
+    """The last ``Error:`` line of Terraform's output (its diagnostic summary), else the
+    last non-blank line, else "no output"."""
+    cleaned = [line.strip(_BOX_CHARACTERS) for line in lines]
+    errors = [line for line in cleaned if line.startswith("Error:")]
+    if errors:
+        return errors[-1]
+    meaningful = [line for line in cleaned if line]
+    return meaningful[-1] if meaningful else "no output"
