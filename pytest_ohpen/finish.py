@@ -30,8 +30,14 @@ if TYPE_CHECKING:
     from pytest_ohpen.environments import Environment
     from pytest_ohpen.outcomes import CheckOutcomes
 
-CREDENTIAL_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-                        "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
+CREDENTIAL_VARIABLES = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
 CI_VARIABLES = (
     "GITHUB_ACTOR",
     "GITHUB_TRIGGERING_ACTOR",
@@ -225,7 +231,9 @@ def _command_env(run: Finish, mode: str) -> dict[str, str | None]:
     """
     # OHPEN_PYTHON: scripts/*.sh run `$OHPEN_PYTHON -m pytest_ohpen.cli`, this interpreter.
     extra: dict[str, str | None] = {
-        "OHPEN_ENV": run.env.name, "OHPEN_ROLLBACK_MODE": mode, "OHPEN_PYTHON": sys.executable,
+        "OHPEN_ENV": run.env.name,
+        "OHPEN_ROLLBACK_MODE": mode,
+        "OHPEN_PYTHON": sys.executable,
     }
     if run.approved_by:
         extra["OHPEN_ROLLBACK_APPROVED_BY"] = run.approved_by
@@ -251,8 +259,10 @@ def _mark_known_good(run: Finish, report: dict[str, Any], checks_passed: int) ->
     try:
         version = current_state_version(run.env, run.clients)
     except Exception as error:  # botocore errors: the mark is skipped, the report stands
-        run.write_line(f"ohpen: no known-good mark: the state version could not be read "
-                       f"({type(error).__name__}: {error})")
+        run.write_line(
+            f"ohpen: no known-good mark: the state version could not be read "
+            f"({type(error).__name__}: {error})"
+        )
         return
     git = report.get("git") or {}
     if version is None:

@@ -38,6 +38,7 @@ class ReadinessReporter:
         terminal = config.pluginmanager.get_plugin("terminalreporter")
 
         def write_line(line: str) -> None:
+            """Straight to the terminal, as it happens (the command's output is streamed)."""
             if terminal is not None:
                 terminal.write_line(line)
 

@@ -145,7 +145,7 @@ def _apply(
     req: RollbackRequest, runner: TerraformRunner, plan_file: Path, outcome: RollbackOutcome
 ) -> None:
     """Back up the current state, apply the reviewed plan, restore the backup on failure."""
-    from pytest_ohpen import statefile, staterestore
+    from pytest_ohpen import statefile
 
     assert req.env.terraform is not None
     tf, s3 = req.env.terraform, req.clients.client("s3")
@@ -168,17 +168,44 @@ def _apply(
         outcome.error = str(error)
         req.write_line(f"apply failed: {error}")
         if backup is not None:
-            plan = staterestore.plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
-            result = staterestore.apply_restore(
-                s3, tf.state_bucket, tf.state_key, plan, backup_dir=backups
-            )
-            outcome.recovered_state_version = result.new_version_id
-            req.write_line(
-                f"recovered: the pre-rollback state is the latest version again "
-                f"({result.new_version_id}, serial {result.new_serial})"
-            )
+            _recover(req, backup, backups, outcome)
     finally:
         outcome.apply_seconds = round(time.monotonic() - began, 3)
+
+
+def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: RollbackOutcome) -> None:
+    """After a failed apply: make the pre-rollback state the latest version again."""
+    from pytest_ohpen import staterestore
+
+    assert req.env.terraform is not None
+    tf, s3 = req.env.terraform, req.clients.client("s3")
+    try:
+        plan = staterestore.plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
+        result = staterestore.apply_restore(
+            s3,
+            tf.state_bucket,
+            tf.state_key,
+            plan,
+            backup_dir=backups,
+            dynamodb=req.clients.client("dynamodb") if tf.lock_table else None,
+            lock_table=tf.lock_table,
+            operator=req.operator.get("aws_caller"),
+        )
+    except staterestore.RestoreRefused as refused:
+        req.write_line(f"recovery: nothing to restore ({refused})")
+        return
+    except OhpenError as error:
+        outcome.error = f"{outcome.error}; recovery failed: {error}"
+        req.write_line(
+            f"recovery FAILED: {error}; restore by hand: "
+            f"ohpen state restore --from-file {backup} --env {req.env.name} --apply"
+        )
+        return
+    outcome.recovered_state_version = result.new_version_id
+    req.write_line(
+        f"recovered: the pre-rollback state is the latest version again "
+        f"({result.new_version_id}, serial {result.new_serial})"
+    )
 
 
 def _verify(req: RollbackRequest) -> str:

@@ -14,11 +14,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pytest_ohpen.cli import incident, readiness, rollback
+from pytest_ohpen.cli import incident, readiness, rollback, state
 from pytest_ohpen.cli.common import EXIT_USAGE
 from pytest_ohpen.errors import OhpenError
 
-SUBCOMMANDS = (readiness, rollback, incident)
+SUBCOMMANDS = (readiness, state, rollback, incident)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
