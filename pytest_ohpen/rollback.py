@@ -98,7 +98,7 @@ def rollback_terraform(req: RollbackRequest) -> RollbackOutcome:
         raise RollbackRefused(f"no [{env.name}.terraform] table: state bucket and code unknown")
     started = datetime.now(UTC)
     deployed = worktree.head(req.repo)
-    binary = find_terraform()
+    binary = find_terraform(pinned=env.terraform.version)
     subprocess_env = aws_subprocess_env(env.region, req.clients.endpoint_url, env.emulated)
     version = terraform_version(binary, subprocess_env)
     check_version(version, env.terraform.version)
@@ -180,6 +180,11 @@ def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: Rollbac
     assert req.env.terraform is not None
     tf, s3 = req.env.terraform, req.clients.client("s3")
     try:
+        if staterestore.read_latest(s3, tf.state_bucket, tf.state_key).body == backup.read_bytes():
+            req.write_line(
+                "recovery: nothing to restore (the failed apply left the state unchanged)"
+            )
+            return
         plan = staterestore.plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
         result = staterestore.apply_restore(
             s3,
@@ -191,14 +196,12 @@ def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: Rollbac
             lock_table=tf.lock_table,
             operator=req.operator.get("aws_caller"),
         )
-    except staterestore.RestoreRefused as refused:
-        req.write_line(f"recovery: nothing to restore ({refused})")
-        return
-    except OhpenError as error:
+    except (OhpenError, OSError) as error:  # refused (e.g. the lock still held), conflict, ...
         outcome.error = f"{outcome.error}; recovery failed: {error}"
         req.write_line(
-            f"recovery FAILED: {error}; restore by hand: "
-            f"ohpen state restore --from-file {backup} --env {req.env.name} --apply"
+            f"recovery FAILED: {error}; release the lock if the failed apply left it held, "
+            f"then restore by hand: ohpen state restore --from-file {backup} "
+            f"--env {req.env.name} --apply"
         )
         return
     outcome.recovered_state_version = result.new_version_id
@@ -226,14 +229,17 @@ def _verify(req: RollbackRequest) -> str:
     if req.targets_file:
         argv += ["--targets", str(req.targets_file)]
     req.write_line("verify: " + " ".join(argv[2:]))
-    done = subprocess.run(
-        argv,
-        cwd=req.suites.parent,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=req.timeout,
-    )
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=req.suites.parent,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=req.timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return f"smoke tests timed out after {req.timeout:g} s"
     for line in done.stdout.splitlines()[-5:]:
         req.write_line(f"  | {line}")
     return (
