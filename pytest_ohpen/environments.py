@@ -32,6 +32,10 @@ class Resources:
     lambdas: tuple[str, ...] = ()
     failure_topic: str | None = None
     """The SNS topic the pipeline reports failures to (``--notify`` publishes there)."""
+    alarms: tuple[str, ...] = ()
+    """CloudWatch alarms that must be operational (post-rollback monitoring checks)."""
+    roles: tuple[str, ...] = ()
+    """IAM roles of the pipeline whose policies must be least-privilege."""
     feeds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """What each resource feeds (tables, jobs), so a report can name what a failure affects."""
 
@@ -83,6 +87,16 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Security:
+    """What the security-posture checks expect (``[<env>.security]``)."""
+
+    kms: bool = False
+    """Data buckets must use SSE-KMS default encryption."""
+    tls_policy: bool = True
+    """Data buckets must deny non-TLS access in their bucket policy."""
+
+
+@dataclass(frozen=True)
 class Environment:
     """One deployment target: which account and region, how to reach it, what to check."""
 
@@ -100,6 +114,10 @@ class Environment:
     terraform: Terraform | None = None
     rollback: Rollback = field(default_factory=lambda: Rollback())
     audit: Audit = field(default_factory=lambda: Audit(Path(DEFAULT_AUDIT_DIRECTORY)))
+    e2e: bool = True
+    """Whether the post-rollback suite may start a pipeline execution here."""
+    pipeline_timeout: float = 900.0
+    security: Security = field(default_factory=Security)
 
     def affected_by(self, resource: str) -> tuple[str, ...]:
         """What the resource feeds, as configured (empty when nothing is said)."""
@@ -215,12 +233,15 @@ def _build(path: Path, name: str, values: dict[str, Any]) -> Environment:
         terraform=_terraform(base, values["terraform"]) if "terraform" in values else None,
         rollback=_rollback(values.get("rollback", {})),
         audit=_audit(base, values.get("audit", {})),
+        e2e=values.get("e2e", True),
+        pipeline_timeout=float(values.get("pipeline_timeout", 900.0)),
+        security=Security(**values.get("security", {})),
     )
 
 
 def _resources(path: Path, name: str, values: dict[str, Any]) -> Resources:
     kinds = {k: tuple(v) for k, v in values.items() if k not in ("feeds", "failure_topic")}
-    known = {n for names in kinds.values() for n in names}
+    known = {n for kind, names in kinds.items() if kind not in ("alarms", "roles") for n in names}
     feeds = values.get("feeds", {})
     for resource in feeds:
         if resource not in known:

@@ -104,11 +104,15 @@ class OhpenRun:
             return
         env = self.environment
         omitted = self.settings.emulator_omit
-        if omitted and not env.emulated:
-            raise ConfigError(
-                f"--emulator-omit: environment {env.name!r} is not emulated; "
-                "it only applies to an environment with emulated = true (try --env local)"
-            )
+        for option, given in (
+            ("--emulator-omit", omitted),
+            ("--emulator-fault", self.settings.emulator_faults),
+        ):
+            if given and not env.emulated:
+                raise ConfigError(
+                    f"{option}: environment {env.name!r} is not emulated; "
+                    "it only applies to an environment with emulated = true (try --env local)"
+                )
         attach = os.environ.get(EMBEDDED_ENDPOINT_VARIABLE) if env.emulated else None
         if attach:
             # A rollback command started by a run: use that run's embedded account.
@@ -133,15 +137,19 @@ class OhpenRun:
         )
 
     def _start_embedded_account(self, omitted: tuple[str, ...]) -> None:
+        from pytest_ohpen.emulator.faults import parse_faults
         from pytest_ohpen.emulator.server import EmbeddedAccount
         from pytest_ohpen.emulator.stack import Stack
 
         stack = Stack.for_environment(self.environment).without(omitted)
-        self.account = EmbeddedAccount(self.environment, stack)
+        faults = parse_faults(self.settings.emulator_faults, stack)
+        self.account = EmbeddedAccount(self.environment, stack, faults)
         started = self.account.start()
         self.endpoint_url = started.url
         self._clients = None
         skipped = f", without {', '.join(omitted)}" if omitted else ""
+        if faults:
+            skipped += ", faults: " + ", ".join(f"{f.description} ({r})" for f, r in faults)
         self.report_lines.append(
             f"ohpen: embedded account provisioned in {started.seconds:.1f} s{skipped}"
         )

@@ -129,6 +129,8 @@ ENVIRONMENT_KEYS: dict[str, Check] = {
     "retries": count,
     "retry_delay": seconds,
     "timeout": positive_seconds,
+    "e2e": boolean,
+    "pipeline_timeout": positive_seconds,
 }
 RESOURCE_KEYS: dict[str, Check] = {
     "buckets": names(BUCKET_NAME, "S3 bucket"),
@@ -136,7 +138,13 @@ RESOURCE_KEYS: dict[str, Check] = {
     "state_machines": names(RESOURCE_NAME, "state machine"),
     "lambdas": names(RESOURCE_NAME, "Lambda function"),
     "failure_topic": string_value,
+    "alarms": names(RESOURCE_NAME, "CloudWatch alarm"),
+    "roles": names(RESOURCE_NAME, "IAM role"),
     "feeds": feeds,
+}
+SECURITY_KEYS: dict[str, Check] = {
+    "kms": boolean,
+    "tls_policy": boolean,
 }
 TERRAFORM_KEYS: dict[str, Check] = {
     "state_bucket": string_value,
@@ -163,6 +171,7 @@ SPEC: dict[str, Any] = {
     "terraform": TERRAFORM_KEYS,
     "rollback": ROLLBACK_KEYS,
     "audit": AUDIT_KEYS,
+    "security": SECURITY_KEYS,
 }
 """Each key of an environment: a check, or a nested table of checks."""
 REQUIRED = ("account_id", "region")

@@ -28,6 +28,11 @@ HELP = {
     "(env: SMOKE_INVOKE_LAMBDA=1, ini: ohpen_invoke_lambda)",
     "emulator_omit": "embedded account only: provision everything but this resource "
     "(repeatable), to see a red run",
+    "emulator_fault": "embedded account only: provision with this fault, NAME or NAME=RESOURCE "
+    "(repeatable): failing-pipeline, alarm-actions-disabled, public-bucket, wildcard-policy, "
+    "drifted-glue-job",
+    "target_state_version": "post-rollback: the state version whose configuration must be "
+    "live again: a version id, 'latest' or 'previous' (default: the newest known-good mark)",
     "readiness_report": "where the rollback-readiness report goes (JSON; Markdown beside it) "
     f"(ini: ohpen_readiness_report); default: {DEFAULT_REPORT}",
     "rollback": "rollback trigger after failed checks: off, dry-run or apply "
@@ -58,6 +63,20 @@ def add_options(parser: pytest.Parser) -> None:
         default=[],
         metavar="NAME",
         help=HELP["emulator_omit"],
+    )
+    group.addoption(
+        "--emulator-fault",
+        dest="ohpen_emulator_fault",
+        action="append",
+        default=[],
+        metavar="NAME[=RESOURCE]",
+        help=HELP["emulator_fault"],
+    )
+    group.addoption(
+        "--target-state-version",
+        dest="ohpen_target_state_version",
+        metavar="VERSION",
+        help=HELP["target_state_version"],
     )
     group.addoption(
         "--readiness-report",
@@ -103,6 +122,8 @@ class Settings:
     targets_source: str
     invoke_lambda: bool
     emulator_omit: tuple[str, ...]
+    emulator_faults: tuple[str, ...] = ()
+    target_state_version: str | None = None
     readiness_report: Path | None = None
     """None: reports/readiness-<env>.json in the rootdir."""
     rollback_mode: str | None = None
@@ -122,6 +143,8 @@ def resolve(config: pytest.Config) -> Settings:
         targets_source=targets_source,
         invoke_lambda=_invoke_lambda(config),
         emulator_omit=tuple(config.getoption("ohpen_emulator_omit") or ()),
+        emulator_faults=tuple(config.getoption("ohpen_emulator_fault") or ()),
+        target_state_version=config.getoption("ohpen_target_state_version"),
         readiness_report=_report_path(config),
         rollback_mode=_rollback_mode(config),
         rollback_target=config.getoption("ohpen_rollback_target"),

@@ -22,8 +22,8 @@ PLAYBOOK = Resources(
 VALID = 'account_id = "123456789012"\nregion = "eu-west-1"\n'
 CHOSEN = "--env 'prod' (command line)"
 VALID_KEYS = (
-    "valid keys: account_id, audit, emulated, endpoint_url, profile, region, resources, "
-    "retries, retry_delay, rollback, terraform, timeout"
+    "valid keys: account_id, audit, e2e, emulated, endpoint_url, pipeline_timeout, profile, "
+    "region, resources, retries, retry_delay, rollback, security, terraform, timeout"
 )
 
 
@@ -218,7 +218,8 @@ ERRORS = {
     "unknown resource kind": (
         RES + 'bukets = ["a-b-c"]',
         "[prod.resources] unknown key 'bukets'",
-        "valid keys: buckets, failure_topic, feeds, glue_jobs, lambdas, state_machines",
+        "valid keys: alarms, buckets, failure_topic, feeds, glue_jobs, lambdas, roles, "
+        "state_machines",
     ),
     "string for a bool": (VALID + 'emulated = "true"', "[prod] emulated:", "true or false"),
     "list of ints": (RES + "buckets = [1, 2]", "[prod.resources] buckets:", "list of names"),

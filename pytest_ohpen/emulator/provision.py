@@ -36,6 +36,43 @@ TRUST = {
     "states": "states.amazonaws.com",
     "lambda": "lambda.amazonaws.com",
 }
+PERMISSIONS: dict[str, list[dict[str, Any]]] = {
+    "glue": [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [
+                "arn:aws:s3:::ohpen-bronze",
+                "arn:aws:s3:::ohpen-bronze/*",
+                "arn:aws:s3:::ohpen-artifacts/*",
+            ],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:DeleteObject"],
+            "Resource": "arn:aws:s3:::ohpen-silver/*",
+        },
+    ],
+    "states": [
+        {"Effect": "Allow", "Action": ["glue:StartJobRun", "glue:GetJobRun"], "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:*:*:function:ohpen-*",
+        },
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:*:*:ohpen-*"},
+    ],
+    "lambda": [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/ohpen-*",
+        },
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::ohpen-silver/*"},
+    ],
+}
+"""Each service role's inline policy: named actions on named resources (what the
+post-rollback security suite expects of the pipeline's roles)."""
 
 
 def provision(clients: AwsClients, stack: Stack) -> None:
@@ -79,7 +116,17 @@ def provision(clients: AwsClients, stack: Stack) -> None:
             definition=state_machine_definition(env.region, env.account_id, stack),
             roleArn=_role(clients, machine, "states"),
             type="STANDARD",
+            loggingConfiguration=_logging(clients, machine),
         )
+    for function in stack.lambdas:
+        for machine in stack.state_machines:  # only the pipeline may invoke it
+            clients.client("lambda").add_permission(
+                FunctionName=function,
+                StatementId=f"invoke-from-{machine}",
+                Action="lambda:InvokeFunction",
+                Principal="states.amazonaws.com",
+                SourceArn=f"arn:aws:states:{env.region}:{env.account_id}:stateMachine:{machine}",
+            )
     for alarm in stack.alarms:
         clients.client("cloudwatch").put_metric_alarm(
             AlarmName=alarm,
@@ -129,6 +176,7 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
 
 
 def _role(clients: AwsClients, resource: str, service: str) -> str:
+    """The resource's IAM role, trusted by its service, with a least-privilege inline policy."""
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -139,10 +187,28 @@ def _role(clients: AwsClients, resource: str, service: str) -> str:
             }
         ],
     }
-    role = clients.client("iam").create_role(
-        RoleName=role_name(resource), AssumeRolePolicyDocument=json.dumps(trust)
+    iam = clients.client("iam")
+    role = iam.create_role(RoleName=role_name(resource), AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=role_name(resource),
+        PolicyName=f"{resource}-least-privilege",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": PERMISSIONS[service]}),
     )
     return str(role["Role"]["Arn"])
+
+
+def _logging(clients: AwsClients, machine: str) -> dict[str, Any]:
+    """Step Functions logging to a CloudWatch log group of its own."""
+    logs = clients.client("logs")
+    group = f"/aws/vendedlogs/states/{machine}"
+    logs.create_log_group(logGroupName=group)
+    env = clients.env
+    arn = f"arn:aws:logs:{env.region}:{env.account_id}:log-group:{group}:*"
+    return {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": arn}}],
+    }
 
 
 def _topic(clients: AwsClients, name: str) -> str:

@@ -10,6 +10,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.emulator.faults import Fault, inject
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.environments import Environment
@@ -37,9 +38,12 @@ class EmbeddedAccount:
     machine runs a task, so both are set while the account runs and restored after.
     """
 
-    def __init__(self, env: Environment, stack: Stack) -> None:
+    def __init__(
+        self, env: Environment, stack: Stack, faults: list[tuple[Fault, str]] | None = None
+    ) -> None:
         self.env = env
         self.stack = stack
+        self.faults = faults or []
         self.url: str | None = None
         self._server: object | None = None
         self._saved_environ: dict[str, str | None] = {}
@@ -62,7 +66,9 @@ class EmbeddedAccount:
         self.url = f"http://{host}:{port}"
         self._set_environ({"MOTO_PORT": str(port), "MOTO_ACCOUNT_ID": self.env.account_id})
         self._post("/moto-api/config", MOTO_CONFIG)
-        provision(AwsClients(self.env, endpoint_url=self.url), self.stack)
+        clients = AwsClients(self.env, endpoint_url=self.url)
+        provision(clients, self.stack)
+        inject(clients, self.stack, self.faults)
         return Started(self.url, time.perf_counter() - began)
 
     def stop(self) -> None:

@@ -54,6 +54,7 @@ class Stack:
             r.lambdas,
             state_bucket=tf.state_bucket if tf else STATE_BUCKET,
             failure_topic=r.failure_topic or FAILURE_TOPIC,
+            alarms=r.alarms or ALARMS,
             state_key=tf.state_key if tf else STATE_KEY,
             lock_table=tf.lock_table if tf else None,
         )
