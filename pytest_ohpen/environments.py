@@ -46,6 +46,8 @@ class Resources:
             "glue_jobs": self.glue_jobs,
             "state_machines": self.state_machines,
             "lambdas": self.lambdas,
+            "alarms": self.alarms,
+            "roles": self.roles,
         }
 
     def names(self) -> tuple[str, ...]:

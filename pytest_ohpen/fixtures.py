@@ -16,6 +16,7 @@ from pytest_ohpen.state import run_of
 if TYPE_CHECKING:
     from pytest_ohpen.aws import AwsClients
     from pytest_ohpen.checks import Where
+    from pytest_ohpen.checks.configuration import TargetState
     from pytest_ohpen.environments import Environment
 
 RESOURCE_FIXTURES = {
@@ -23,10 +24,19 @@ RESOURCE_FIXTURES = {
     "ohpen_glue_job": "glue_jobs",
     "ohpen_state_machine": "state_machines",
     "ohpen_lambda": "lambdas",
+    "ohpen_alarm": "alarms",
+    "ohpen_role": "roles",
 }
 """Each resource fixture and the ``[<env>.resources]`` key it is parametrized from."""
 PLUGIN_FIXTURES = frozenset(
-    {"ohpen_env", "ohpen_aws", "ohpen_where", "ohpen_invoke_lambda", *RESOURCE_FIXTURES}
+    {
+        "ohpen_env",
+        "ohpen_aws",
+        "ohpen_where",
+        "ohpen_invoke_lambda",
+        "ohpen_target_state",
+        *RESOURCE_FIXTURES,
+    }
 )
 
 
@@ -83,3 +93,39 @@ def ohpen_state_machine(request: pytest.FixtureRequest) -> str:
 def ohpen_lambda(request: pytest.FixtureRequest) -> str:
     """One Lambda function of the environment's ``resources.lambdas`` (one test each)."""
     return _resource(request)
+
+
+@pytest.fixture
+def ohpen_alarm(request: pytest.FixtureRequest) -> str:
+    """One CloudWatch alarm of the environment's ``resources.alarms`` (one test each)."""
+    return _resource(request)
+
+
+@pytest.fixture
+def ohpen_role(request: pytest.FixtureRequest) -> str:
+    """One IAM role of the environment's ``resources.roles`` (one test each)."""
+    return _resource(request)
+
+
+@pytest.fixture(scope="session")
+def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
+    """The state version whose configuration must be live again after a rollback:
+    ``--target-state-version`` (an id, ``latest`` or ``previous``), else the newest
+    known-good mark; None when neither is known (the configuration tests then skip)."""
+    from pytest_ohpen.checks.configuration import TargetError, resolve_target
+
+    run = run_of(pytestconfig)
+    terraform = run.environment.terraform
+    if terraform is None:
+        return None
+    marks = run.audit_store().known_good(run.environment.name)
+    try:
+        return resolve_target(
+            run.clients.client("s3"),
+            terraform.state_bucket,
+            terraform.state_key,
+            run.settings.target_state_version,
+            [str(mark.data.get("state_version_id")) for mark in marks],
+        )
+    except TargetError as error:
+        pytest.fail(f"--target-state-version: {error}", pytrace=False)

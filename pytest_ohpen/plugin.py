@@ -18,13 +18,16 @@ from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.fixtures import (  # noqa: F401  (fixtures are registered by being here)
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
+    ohpen_alarm,
     ohpen_aws,
     ohpen_bucket,
     ohpen_env,
     ohpen_glue_job,
     ohpen_invoke_lambda,
     ohpen_lambda,
+    ohpen_role,
     ohpen_state_machine,
+    ohpen_target_state,
     ohpen_where,
 )
 from pytest_ohpen.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
@@ -34,6 +37,7 @@ from pytest_ohpen.settings import add_options
 from pytest_ohpen.state import RUN_KEY, run_of
 
 USAGE_PREFIX = "ohpen: "
+PIPELINE_MARKER = "ohpen_pipeline"
 TIMEOUT_METHOD = "signal" if hasattr(signal, "SIGALRM") else "thread"
 
 
@@ -48,6 +52,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{PIPELINE_MARKER}: a check that runs the pipeline end to end: bounded by the "
+        "environment's pipeline_timeout, never retried (each try starts an execution)",
+    )
     run = run_of(config)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "ohpen" in workerinput:
@@ -107,8 +116,11 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError(f"{USAGE_PREFIX}{error}") from None
     for item in checks:
         _label(item, env.name)
-        item.add_marker(pytest.mark.flaky(reruns=policy.reruns, reruns_delay=0))
-        item.add_marker(pytest.mark.timeout(policy.timeout, method=TIMEOUT_METHOD, func_only=True))
+        long_running = item.get_closest_marker(PIPELINE_MARKER) is not None
+        reruns = 0 if long_running else policy.reruns
+        timeout = env.pipeline_timeout + policy.timeout if long_running else policy.timeout
+        item.add_marker(pytest.mark.flaky(reruns=reruns, reruns_delay=0))
+        item.add_marker(pytest.mark.timeout(timeout, method=TIMEOUT_METHOD, func_only=True))
     if policy.reruns and not _is_xdist_controller(config):
         settle = SettleRetries(
             {item.nodeid for item in checks}, SettleWindow(policy.settle_seconds)

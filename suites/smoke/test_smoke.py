@@ -1,47 +1,14 @@
-"""Post-deployment smoke checks: the playbook's list, one test per resource and check.
+"""Post-deployment smoke checks (the playbook's list), run right after `terraform apply`:
 
-Run right after `terraform apply`: `pytest suites/smoke --env prod`.
+    pytest suites/smoke --env prod
+
+The test functions live in `pytest_ohpen.suite_smoke`, shared with suites/post_rollback.
 """
 
-from __future__ import annotations
-
-import pytest
-
-from pytest_ohpen.aws import AwsClients
-from pytest_ohpen.checks import Where
-from pytest_ohpen.checks.awslambda import check_lambda_active, check_lambda_invocable
-from pytest_ohpen.checks.glue import check_glue_job_exists
-from pytest_ohpen.checks.s3 import check_bucket_accessible
-from pytest_ohpen.checks.stepfunctions import check_state_machine_active
-
-
-def test_bucket_accessible(ohpen_bucket: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
-    """The bucket exists and this account can read it (head, then list one key)."""
-    check_bucket_accessible(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
-
-
-def test_glue_job_exists(ohpen_glue_job: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
-    """The Glue job is defined."""
-    check_glue_job_exists(ohpen_aws.client("glue"), ohpen_glue_job, ohpen_where)
-
-
-def test_state_machine_active(
-    ohpen_state_machine: str, ohpen_aws: AwsClients, ohpen_where: Where
-) -> None:
-    """The state machine exists and is ACTIVE."""
-    check_state_machine_active(ohpen_aws.client("stepfunctions"), ohpen_state_machine, ohpen_where)
-
-
-def test_lambda_active(ohpen_lambda: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
-    """The Lambda function exists and its state is Active."""
-    check_lambda_active(ohpen_aws.client("lambda"), ohpen_lambda, ohpen_where)
-
-
-def test_lambda_invocable(
-    ohpen_lambda: str, ohpen_aws: AwsClients, ohpen_where: Where, ohpen_invoke_lambda: bool
-) -> None:
-    """The Lambda function runs without a function error (opt-in: it executes code)."""
-    if not ohpen_invoke_lambda:
-        pytest.skip("invocation is opt-in: --invoke-lambda or SMOKE_INVOKE_LAMBDA=1")
-    check_lambda_active(ohpen_aws.client("lambda"), ohpen_lambda, ohpen_where)
-    check_lambda_invocable(ohpen_aws.invoker(), ohpen_lambda, ohpen_where)
+from pytest_ohpen.suite_smoke import (  # noqa: F401  (collected from here)
+    test_bucket_accessible,
+    test_glue_job_exists,
+    test_lambda_active,
+    test_lambda_invocable,
+    test_state_machine_active,
+)

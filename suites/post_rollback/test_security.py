@@ -1,0 +1,65 @@
+"""Post-rollback, step 4: the security posture (the playbook's "Security Issues")."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.checks import Where
+from pytest_ohpen.checks.security import (
+    check_kms_encryption,
+    check_lambda_policy_no_public_principal,
+    check_public_access_blocked,
+    check_role_policies_least_privilege,
+    check_state_machine_logging,
+    check_tls_only,
+    check_versioning_enabled,
+)
+from pytest_ohpen.environments import Environment
+
+
+def test_bucket_blocks_public_access(
+    ohpen_bucket: str, ohpen_aws: AwsClients, ohpen_where: Where
+) -> None:
+    """All four public-access-block settings are on."""
+    check_public_access_blocked(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
+
+
+def test_bucket_denies_non_tls(
+    ohpen_bucket: str, ohpen_env: Environment, ohpen_aws: AwsClients, ohpen_where: Where
+) -> None:
+    """The bucket policy denies requests without TLS (aws:SecureTransport false)."""
+    if not ohpen_env.security.tls_policy:
+        pytest.skip(f"[{ohpen_env.name}.security] tls_policy = false")
+    check_tls_only(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
+
+
+def test_bucket_versioned(ohpen_bucket: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
+    """Versioning is on: a rollback cannot restore deleted data, versions can."""
+    check_versioning_enabled(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
+
+
+def test_bucket_uses_kms(
+    ohpen_bucket: str, ohpen_env: Environment, ohpen_aws: AwsClients, ohpen_where: Where
+) -> None:
+    """Default encryption is SSE-KMS where the environment asks for it."""
+    if not ohpen_env.security.kms:
+        pytest.skip(f"[{ohpen_env.name}.security] kms = false")
+    check_kms_encryption(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
+
+
+def test_role_least_privilege(ohpen_role: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
+    """No policy of a pipeline role allows every action on every resource, or uses NotAction."""
+    check_role_policies_least_privilege(ohpen_aws.client("iam"), ohpen_role, ohpen_where)
+
+
+def test_lambda_not_public(ohpen_lambda: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
+    """The function's resource policy lets no anonymous principal invoke it unconditionally."""
+    check_lambda_policy_no_public_principal(ohpen_aws.client("lambda"), ohpen_lambda, ohpen_where)
+
+
+def test_state_machine_logs(
+    ohpen_state_machine: str, ohpen_aws: AwsClients, ohpen_where: Where
+) -> None:
+    """Execution logging is on, so a failed run can be diagnosed."""
+    check_state_machine_logging(ohpen_aws.client("stepfunctions"), ohpen_state_machine, ohpen_where)
