@@ -18,6 +18,16 @@ PLAYBOOK = Resources(
     glue_jobs=("ohpen-transaction-etl-spark",),
     state_machines=("ohpen-etl-orchestration",),
     lambdas=("ohpen-read-run-summary",),
+    alarms=(
+        "ohpen-etl-glue-job-failed",
+        "ohpen-etl-pipeline-failed",
+        "ohpen-read-run-summary-errors",
+    ),
+    roles=(
+        "ohpen-transaction-etl-spark-role",
+        "ohpen-etl-orchestration-role",
+        "ohpen-read-run-summary-role",
+    ),
 )
 VALID = 'account_id = "123456789012"\nregion = "eu-west-1"\n'
 CHOSEN = "--env 'prod' (command line)"
