@@ -89,6 +89,14 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class DataLayer:
+    """Where a data layer's runs and promotion pointer live (``[<env>.data.<layer>]``)."""
+
+    bucket: str
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
 class Security:
     """What the security-posture checks expect (``[<env>.security]``)."""
 
@@ -120,6 +128,9 @@ class Environment:
     """Whether the post-rollback suite may start a pipeline execution here."""
     pipeline_timeout: float = 900.0
     security: Security = field(default_factory=Security)
+    drills: bool = False
+    """Whether the quarterly rollback drill may run here (never in prod)."""
+    data: Mapping[str, DataLayer] = field(default_factory=dict)
 
     def affected_by(self, resource: str) -> tuple[str, ...]:
         """What the resource feeds, as configured (empty when nothing is said)."""
@@ -238,6 +249,8 @@ def _build(path: Path, name: str, values: dict[str, Any]) -> Environment:
         e2e=values.get("e2e", True),
         pipeline_timeout=float(values.get("pipeline_timeout", 900.0)),
         security=Security(**values.get("security", {})),
+        drills=values.get("drills", False),
+        data={layer: DataLayer(**table) for layer, table in values.get("data", {}).items()},
     )
 
 

@@ -120,6 +120,23 @@ def command(value: Any) -> str | None:
     return None
 
 
+def data_layers(value: Any) -> str | None:
+    """``[<env>.data.<layer>]`` tables, each with ``bucket`` and ``prefix``."""
+    if not isinstance(value, dict):
+        return "must hold one table per layer, e.g. [prod.data.silver]"
+    for layer, table in value.items():
+        if not isinstance(table, dict):
+            return f"{layer}: must be a table with bucket and prefix"
+        unknown = sorted(set(table) - {"bucket", "prefix"})
+        if unknown:
+            return f"{layer}: unknown key {unknown[0]!r}; valid keys: bucket, prefix"
+        if not isinstance(table.get("bucket"), str) or not BUCKET_NAME.fullmatch(table["bucket"]):
+            return f"{layer}: bucket must be an S3 bucket name"
+        if not isinstance(table.get("prefix", ""), str):
+            return f"{layer}: prefix must be a string"
+    return None
+
+
 ENVIRONMENT_KEYS: dict[str, Check] = {
     "account_id": account_id,
     "region": region,
@@ -131,6 +148,8 @@ ENVIRONMENT_KEYS: dict[str, Check] = {
     "timeout": positive_seconds,
     "e2e": boolean,
     "pipeline_timeout": positive_seconds,
+    "drills": boolean,
+    "data": data_layers,
 }
 RESOURCE_KEYS: dict[str, Check] = {
     "buckets": names(BUCKET_NAME, "S3 bucket"),
