@@ -210,7 +210,7 @@ def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str,
         argv,
         run.repo,
         env.rollback.timeout,
-        _command_env(run, decision.mode),
+        _command_env(run, decision.mode, str(report["generated_at"])),
         lambda line: run.write_line(f"  | {redact_text(line)}"),
     )
     record.update(
@@ -223,7 +223,7 @@ def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str,
     return record
 
 
-def _command_env(run: Finish, mode: str) -> dict[str, str | None]:
+def _command_env(run: Finish, mode: str, detected_at: str) -> dict[str, str | None]:
     """What the rollback command is told: the environment, the mode, the embedded endpoint.
 
     For the embedded account the command gets its fixed fake keys, and the caller's own
@@ -233,6 +233,7 @@ def _command_env(run: Finish, mode: str) -> dict[str, str | None]:
     extra: dict[str, str | None] = {
         "OHPEN_ENV": run.env.name,
         "OHPEN_ROLLBACK_MODE": mode,
+        "OHPEN_DETECTED_AT": detected_at,
         "OHPEN_PYTHON": sys.executable,
     }
     if run.approved_by:

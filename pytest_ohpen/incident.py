@@ -25,6 +25,8 @@ def incident_data(
     outcome: str,
     verification: str,
     details: dict[str, Any] | None = None,
+    initiated_by: str = "operator",
+    detected_at: str | None = None,
 ) -> dict[str, Any]:
     """The incident's fields, in the playbook's order, plus what the tool measured."""
     return {
@@ -40,6 +42,8 @@ def incident_data(
         "root_cause": None,
         "prevention": None,
         "details": details or {},
+        "initiated_by": initiated_by,
+        "detected_at": detected_at,
     }
 
 

@@ -64,6 +64,10 @@ class RollbackRequest:
     reason: str = "smoke tests failed after deployment"
     operator: dict[str, str] = field(default_factory=dict)
     targets_file: Path | None = None
+    initiated_by: str = "operator"
+    """"trigger" when the plugin's trigger ran it: the metrics split automated from manual."""
+    detected_at: str | None = None
+    """When the failed run that led here ended (ISO), for time-to-recovery."""
     write_line: Callable[[str], None] = print
     timeout: float = 1800.0
 
@@ -306,6 +310,8 @@ def _record_incident(
             "error": outcome.error,
             "recovered_state_version": outcome.recovered_state_version,
         },
+        initiated_by=req.initiated_by,
+        detected_at=req.detected_at,
     )
     record = req.audit.write(INCIDENT, req.env.name, data)
     markdown = req.env.audit.directory.parent / "incidents" / f"{record.id}.md"

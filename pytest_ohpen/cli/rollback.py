@@ -74,6 +74,8 @@ def run_rollback(args: argparse.Namespace) -> int:
                     ),
                 },
                 targets_file=run.settings.targets,
+                initiated_by="trigger" if os.environ.get("OHPEN_ROLLBACK_MODE") else "operator",
+                detected_at=os.environ.get("OHPEN_DETECTED_AT"),
             )
         )
     return EXIT_OK if outcome.succeeded else EXIT_NO
