@@ -14,9 +14,12 @@ import pytest
 from pytest_ohpen.state import run_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pytest_ohpen.aws import AwsClients
     from pytest_ohpen.checks import Where
     from pytest_ohpen.checks.configuration import TargetState
+    from pytest_ohpen.drill import DrillRun
     from pytest_ohpen.environments import Environment
 
 RESOURCE_FIXTURES = {
@@ -30,6 +33,7 @@ RESOURCE_FIXTURES = {
 """Each resource fixture and the ``[<env>.resources]`` key it is parametrized from."""
 PLUGIN_FIXTURES = frozenset(
     {
+        "ohpen_drill",
         "ohpen_env",
         "ohpen_aws",
         "ohpen_where",
@@ -129,3 +133,24 @@ def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
         )
     except TargetError as error:
         pytest.fail(f"--target-state-version: {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def ohpen_drill(pytestconfig: pytest.Config) -> Iterator[DrillRun]:
+    """The rollback drill's timeline; recorded in the audit store (kind "drill") at the end,
+    whatever happened."""
+    from pytest_ohpen.drill import KIND, DrillRun, choose_fault
+
+    run = run_of(pytestconfig)
+    fault, resource = choose_fault(run.settings.drill_fault, run.environment)
+    drill = DrillRun(run.environment, fault, resource)
+    yield drill
+    record = run.audit_store().write(KIND, run.environment.name, drill.record())
+    data = record.data
+    run.summary_lines.append(
+        f"drill {record.id}: {fault.name} on {resource}: "
+        f"{'passed' if data['passed'] else 'FAILED'}; time to detect "
+        f"{data['time_to_detect_seconds']} s, rollback {data['rollback_seconds']} s, "
+        f"time to green {data['time_to_green_seconds']} s, first attempt "
+        f"{'succeeded' if data['first_attempt_success'] else 'did not succeed'}"
+    )

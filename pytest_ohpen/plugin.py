@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from pytest_ohpen.checks.base import CheckFailed
-from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.errors import ConfigError, OhpenError
 from pytest_ohpen.fixtures import (  # noqa: F401  (fixtures are registered by being here)
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
     ohpen_alarm,
     ohpen_aws,
     ohpen_bucket,
+    ohpen_drill,
     ohpen_env,
     ohpen_glue_job,
     ohpen_invoke_lambda,
@@ -38,6 +39,10 @@ from pytest_ohpen.state import RUN_KEY, run_of
 
 USAGE_PREFIX = "ohpen: "
 PIPELINE_MARKER = "ohpen_pipeline"
+DRILL_MARKER = "ohpen_drill"
+DRILL_NEEDS_ONE_PROCESS = (
+    "the rollback drill runs its steps in order in one process: run it without -n"
+)
 TIMEOUT_METHOD = "signal" if hasattr(signal, "SIGALRM") else "thread"
 
 
@@ -57,6 +62,11 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{PIPELINE_MARKER}: a check that runs the pipeline end to end: bounded by the "
         "environment's pipeline_timeout, never retried (each try starts an execution)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{DRILL_MARKER}: a step of the rollback drill: runs only where drills = true, in "
+        "order, in one process, never retried",
+    )
     run = run_of(config)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "ohpen" in workerinput:
@@ -74,6 +84,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per resource of the environment, the resource's name as its id."""
     if not PLUGIN_FIXTURES & set(metafunc.fixturenames):
         return
+    if hasattr(metafunc.config, "workerinput") and metafunc.definition.get_closest_marker(
+        DRILL_MARKER
+    ):
+        raise pytest.Collector.CollectError(f"{USAGE_PREFIX}{DRILL_NEEDS_ONE_PROCESS}")
     run = run_of(metafunc.config)
     try:
         resources = run.environment.resources.by_kind()
@@ -108,6 +122,9 @@ def pytest_collection_modifyitems(
             config.getoption("reruns_delay", None),
             config.getoption("timeout", None),
         )
+        drill = [item for item in checks if item.get_closest_marker(DRILL_MARKER)]
+        if drill:
+            _refuse_unsafe_drill(config, run)
         if not hasattr(config, "workerinput") and not config.option.collectonly:
             _preflight(config, run)
     except OhpenError as error:
@@ -117,8 +134,11 @@ def pytest_collection_modifyitems(
     for item in checks:
         _label(item, env.name)
         long_running = item.get_closest_marker(PIPELINE_MARKER) is not None
-        reruns = 0 if long_running else policy.reruns
+        in_drill = item.get_closest_marker(DRILL_MARKER) is not None
+        reruns = 0 if long_running or in_drill else policy.reruns
         timeout = env.pipeline_timeout + policy.timeout if long_running else policy.timeout
+        if in_drill:
+            timeout = env.rollback.timeout + env.pipeline_timeout + policy.timeout
         item.add_marker(pytest.mark.flaky(reruns=reruns, reruns_delay=0))
         item.add_marker(pytest.mark.timeout(timeout, method=TIMEOUT_METHOD, func_only=True))
     if policy.reruns and not _is_xdist_controller(config):
@@ -126,6 +146,15 @@ def pytest_collection_modifyitems(
             {item.nodeid for item in checks}, SettleWindow(policy.settle_seconds)
         )
         config.pluginmanager.register(settle, "ohpen-settle-retries")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    config = terminalreporter.config
+    lines = config.stash[RUN_KEY].summary_lines if RUN_KEY in config.stash else []
+    if lines:
+        terminalreporter.section("ohpen")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
@@ -192,6 +221,18 @@ def _preflight(config: pytest.Config, run: OhpenRun) -> None:
 
     if not config.pluginmanager.has_plugin(PLUGIN_NAME):
         config.pluginmanager.register(ReadinessReporter(run), PLUGIN_NAME)
+
+
+def _refuse_unsafe_drill(config: pytest.Config, run: OhpenRun) -> None:
+    """The drill breaks things on purpose: only where drills = true, one fault, in order."""
+    from pytest_ohpen.drill import choose_fault, refuse_unless_drills
+
+    refuse_unless_drills(run.environment)
+    choose_fault(run.settings.drill_fault, run.environment)
+    if _is_xdist_controller(config) or hasattr(config, "workerinput"):
+        raise ConfigError(
+            "the rollback drill runs its steps in order in one process: run it without -n"
+        )
 
 
 def _label(item: pytest.Item, env_name: str) -> None:

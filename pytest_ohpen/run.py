@@ -45,6 +45,8 @@ class OhpenRun:
         self.preflight_done = False
         self.caller_arn: str | None = None
         self.report_lines: list[str] = []
+        self.summary_lines: list[str] = []
+        """Lines for pytest's terminal summary (e.g. the drill's outcome)."""
 
     @property
     def settings(self) -> Settings:

@@ -33,6 +33,8 @@ HELP = {
     "drifted-glue-job",
     "target_state_version": "post-rollback: the state version whose configuration must be "
     "live again: a version id, 'latest' or 'previous' (default: the newest known-good mark)",
+    "drill_fault": "the rollback drill's fault to inject: wrong-iam-policy, deleted-glue-job, "
+    "public-access-block-removed or broken-lambda-config",
     "readiness_report": "where the rollback-readiness report goes (JSON; Markdown beside it) "
     f"(ini: ohpen_readiness_report); default: {DEFAULT_REPORT}",
     "rollback": "rollback trigger after failed checks: off, dry-run or apply "
@@ -77,6 +79,9 @@ def add_options(parser: pytest.Parser) -> None:
         dest="ohpen_target_state_version",
         metavar="VERSION",
         help=HELP["target_state_version"],
+    )
+    group.addoption(
+        "--drill-fault", dest="ohpen_drill_fault", metavar="NAME", help=HELP["drill_fault"]
     )
     group.addoption(
         "--readiness-report",
@@ -124,6 +129,7 @@ class Settings:
     emulator_omit: tuple[str, ...]
     emulator_faults: tuple[str, ...] = ()
     target_state_version: str | None = None
+    drill_fault: str | None = None
     readiness_report: Path | None = None
     """None: reports/readiness-<env>.json in the rootdir."""
     rollback_mode: str | None = None
@@ -145,6 +151,7 @@ def resolve(config: pytest.Config) -> Settings:
         emulator_omit=tuple(config.getoption("ohpen_emulator_omit") or ()),
         emulator_faults=tuple(config.getoption("ohpen_emulator_fault") or ()),
         target_state_version=config.getoption("ohpen_target_state_version"),
+        drill_fault=config.getoption("ohpen_drill_fault"),
         readiness_report=_report_path(config),
         rollback_mode=_rollback_mode(config),
         rollback_target=config.getoption("ohpen_rollback_target"),

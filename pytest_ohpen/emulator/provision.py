@@ -86,19 +86,7 @@ def provision(clients: AwsClients, stack: Stack) -> None:
                 Bucket=artifacts_bucket(stack), Key=glue_script_key(job), Body=GLUE_SCRIPT
             )
     for job in stack.glue_jobs:
-        clients.client("glue").create_job(
-            Name=job,
-            Role=_role(clients, job, "glue"),
-            Command={
-                "Name": "glueetl",
-                "PythonVersion": "3",
-                "ScriptLocation": f"s3://{artifacts_bucket(stack)}/{glue_script_key(job)}",
-            },
-            GlueVersion="4.0",
-            WorkerType="G.1X",
-            NumberOfWorkers=2,
-            Timeout=60,
-        )
+        create_glue_job(clients, stack, job)
     for function in stack.lambdas:
         clients.client("lambda").create_function(
             FunctionName=function,
@@ -151,6 +139,41 @@ def provision(clients: AwsClients, stack: Stack) -> None:
         )
 
 
+def create_glue_job(clients: AwsClients, stack: Stack, job: str) -> None:
+    """The Glue job as the stack defines it (its role must exist or is created)."""
+    iam = clients.client("iam")
+    try:
+        role_arn = str(iam.get_role(RoleName=role_name(job))["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        role_arn = _role(clients, job, "glue")
+    clients.client("glue").create_job(
+        Name=job,
+        Role=role_arn,
+        Command={
+            "Name": "glueetl",
+            "PythonVersion": "3",
+            "ScriptLocation": f"s3://{artifacts_bucket(stack)}/{glue_script_key(job)}",
+        },
+        GlueVersion="4.0",
+        WorkerType="G.1X",
+        NumberOfWorkers=2,
+        Timeout=60,
+    )
+
+
+def block_public_access(s3: Any, bucket: str) -> None:
+    """All four public-access-block settings on."""
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
 def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
     options: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
@@ -164,15 +187,7 @@ def _bucket(s3: Any, name: str, region: str, versioned: bool) -> None:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
-    s3.put_public_access_block(
-        Bucket=name,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
+    block_public_access(s3, name)
 
 
 def _role(clients: AwsClients, resource: str, service: str) -> str:

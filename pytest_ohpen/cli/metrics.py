@@ -1,0 +1,148 @@
+"""``ohpen metrics``: the playbook's rollback metrics against its targets, for a scheduled job.
+
+Reads the local audit directory only (no AWS call) unless ``--publish`` is given, which
+goes through the account guard first. The report alone goes to stdout, so any format
+can be piped; the guard's line, skipped-record warnings and what was written go to
+stderr. Exit 0: every target met (or without data); 1: a target is breached, so the
+job can alert; 2: bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from contextlib import redirect_stdout
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pytest_ohpen.cli.common import (
+    EXIT_NO,
+    EXIT_OK,
+    EXIT_USAGE,
+    environment_options,
+    open_run,
+    settings_from,
+)
+from pytest_ohpen.errors import OhpenError
+
+FORMATS = ("table", "json", "markdown")
+
+
+def _now() -> datetime:
+    """The end of the window (a function, so tests can fix it)."""
+    return datetime.now(UTC)
+
+
+def register(commands: Any) -> None:
+    """Add ``metrics`` to the ``ohpen`` subcommands."""
+    parser = commands.add_parser(
+        "metrics",
+        help="rollback frequency, duration, success rate and MTTR against the playbook targets",
+        description="Rollback metrics from the audit store; exit 1 when a target is breached.",
+    )
+    environment_options(parser)
+    parser.add_argument(
+        "--since",
+        default="90d",
+        metavar="WHEN",
+        help="window start: a look-back (90d, 12w, 6m; a month is 30 days) or an ISO date "
+        "(default: 90d)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    parser.add_argument(
+        "--chart", metavar="FILE.png", type=Path, help="also write a PNG of durations and MTTR"
+    )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="also put the figures to CloudWatch (Ohpen/Rollback; checks the account first)",
+    )
+    parser.set_defaults(handler=run_metrics)
+
+
+def _usage(message: str) -> int:
+    print(f"ohpen: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run_metrics(args: argparse.Namespace) -> int:
+    """Compute, print, optionally chart and publish; the exit code says whether targets hold."""
+    from pytest_ohpen import metrics
+    from pytest_ohpen.audit import AuditStore
+    from pytest_ohpen.run import OhpenRun
+
+    now = _now()
+    try:
+        since = metrics.window_start(metrics.parse_since(args.since), now)
+    except ValueError as error:
+        return _usage(f"--since {error}")
+    if since >= now:
+        return _usage(f"--since {args.since!r}: the window must start before now")
+    settings = settings_from(args)
+    env = OhpenRun(lambda: settings, Path.cwd()).environment
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        store = AuditStore(env.audit.directory)
+        records = [
+            record
+            for kind in (metrics.INCIDENT, metrics.DRILL)
+            for record in store.records(kind=kind, environment=env.name)
+        ]
+        figures = metrics.compute(records, since, now, environment=env.name)
+    for warning in caught:
+        print(f"ohpen: warning: {warning.message}", file=sys.stderr)
+    results = metrics.targets(figures)
+    render = {
+        "table": metrics.to_table,
+        "json": metrics.to_json,
+        "markdown": metrics.to_markdown,
+    }[args.format]
+    print(render(figures, results), end="")
+    if args.chart is not None:
+        try:
+            metrics.chart_png(figures, args.chart)
+        except OSError as error:
+            return _usage(f"--chart {str(args.chart)!r}: {error.strerror or error}")
+        print(
+            f"ohpen: chart written to {args.chart} (blue: automated, orange: manual, "
+            "red: running mean MTTR; dashed lines: the targets)",
+            file=sys.stderr,
+        )
+    if args.publish:
+        _publish(args, env.name, figures)
+    missed = metrics.breached(results)
+    if missed:
+        print(
+            "ohpen: targets breached: " + ", ".join(result.name for result in missed),
+            file=sys.stderr,
+        )
+        return EXIT_NO
+    return EXIT_OK
+
+
+def _publish(args: argparse.Namespace, environment: str, figures: Any) -> None:
+    """Put the figures to CloudWatch after the account guard; errors are one line."""
+    import botocore.exceptions
+
+    from pytest_ohpen import metrics
+
+    with redirect_stdout(sys.stderr), open_run(args) as run:
+        try:
+            sent = metrics.publish(run.clients.client("cloudwatch"), environment, figures)
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            raise OhpenError(
+                f"cannot publish the metrics to CloudWatch ({code}): the caller needs "
+                f"cloudwatch:PutMetricData for namespace {metrics.NAMESPACE}"
+            ) from None
+        except botocore.exceptions.BotoCoreError as error:
+            raise OhpenError(
+                f"cannot publish the metrics to CloudWatch ({type(error).__name__}: {error})"
+            ) from None
+        names = sorted({str(point["MetricName"]) for point in sent})
+        print(
+            f"ohpen: published {len(sent)} datapoints to {metrics.NAMESPACE} "
+            f"(Environment={environment}): {', '.join(names)}"
+        )

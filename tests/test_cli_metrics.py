@@ -1,0 +1,305 @@
+"""``ohpen metrics``, in-process through ``cli.main``: formats, exit codes, chart, publish.
+
+Without ``--publish`` the environment points at a port nothing listens on, so any AWS
+call would fail the test: the metrics come from the local audit directory alone. With
+``--publish`` it points at the test's moto server as a non-emulated account, so the
+account guard runs first and the figures are read back from CloudWatch.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pytest_ohpen import cli
+from pytest_ohpen.audit import AuditStore
+from pytest_ohpen.cli import metrics as cli_metrics
+
+NOW = datetime(2024, 9, 30, 12, 0, tzinfo=UTC)
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+NOWHERE = "http://127.0.0.1:9"
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def toml(endpoint: str, audit: Path, account: str = ACCOUNT) -> str:
+    return (
+        f'[prod]\naccount_id = "{account}"\nregion = "{REGION}"\n'
+        f'endpoint_url = "{endpoint}"\ntimeout = 10\n'
+        f'[prod.audit]\ndirectory = "{audit}"\n'
+    )
+
+
+class Prod:
+    """The working directory: environments.toml for [prod] and its audit directory."""
+
+    def __init__(self, root: Path, endpoint: str) -> None:
+        self.root = root
+        self.audit = root / "audit"
+        (root / "environments.toml").write_text(toml(endpoint, self.audit))
+        self.at = NOW
+        self.store = AuditStore(self.audit, clock=lambda: self.at)
+
+    def incident(
+        self, started: datetime, minutes: float, trigger: bool = False, **overrides: Any
+    ) -> None:
+        finished = started + timedelta(minutes=minutes)
+        data = {
+            "reason": "smoke tests failed",
+            "started_at": iso(started),
+            "finished_at": iso(finished),
+            "mode": "apply",
+            "outcome": "applied",
+            "verification": "smoke tests passed",
+            "initiated_by": "trigger" if trigger else "operator",
+            "detected_at": None,
+            **overrides,
+        }
+        self.at = finished
+        self.store.write("incident", "prod", data)
+
+
+@pytest.fixture
+def prod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Prod:
+    """[prod] at an address nothing listens on, ``metrics`` registered, and now fixed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_metrics, "_now", lambda: NOW)
+    return Prod(tmp_path, NOWHERE)
+
+
+def ohpen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, str, str]:
+    """``ohpen ARGV`` through cli.main with ``metrics`` registered: exit, stdout, stderr."""
+    if cli_metrics not in cli.SUBCOMMANDS:
+        monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, cli_metrics))
+    capsys.readouterr()
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+Run = Any
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    def call(*argv: str) -> tuple[int, str, str]:
+        return ohpen(monkeypatch, capsys, *argv)
+
+    return call
+
+
+def test_no_rollback_exits_0_with_the_table(prod: Prod, run: Run) -> None:
+    code, out, err = run("metrics", "--env", "prod")
+    assert code == 0, err
+    assert out.startswith("Rollback metrics: prod, 2024-07-02 12:00Z to 2024-09-30 12:00Z")
+    assert "0 rollbacks" in out
+    assert err == ""
+
+
+def test_a_breached_target_exits_1_and_names_it(prod: Prod, run: Run) -> None:
+    prod.incident(NOW - timedelta(days=10), 45)  # manual, above 30 min
+
+    code, out, err = run("metrics", "--env", "prod")
+
+    assert code == 1
+    assert "BREACH" in out
+    assert err == (
+        "ohpen: targets breached: rollbacks per quarter, manual rollback duration (median)\n"
+    )
+
+
+def test_since_limits_the_window(prod: Prod, run: Run) -> None:
+    prod.incident(NOW - timedelta(days=100), 5)
+    assert run("metrics", "--env", "prod")[0] == 0  # default 90d: outside
+    code, out, _ = run("metrics", "--env", "prod", "--since", "2024-06-01", "--format", "json")
+    assert code == 1
+    assert json.loads(out)["rollbacks"]["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--since", "nonsense"], "ohpen: error: --since 'nonsense': expected a look-back"),
+        (["--since", "2024-10-01"], "ohpen: error: --since '2024-10-01': the window must start"),
+        (["--env", "staging"], "ohpen: error: "),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    prod: Prod, run: Run, argv: list[str], message: str
+) -> None:
+    code, out, err = run("metrics", "--env", "prod", *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+
+
+def test_json_parses_and_has_the_schema_version(prod: Prod, run: Run) -> None:
+    prod.incident(NOW - timedelta(days=3), 4, trigger=True)
+    prod.incident(NOW - timedelta(days=2), 20, verification="smoke tests failed (exit code 1)")
+
+    code, out, _ = run("metrics", "--env", "prod", "--format", "json")
+
+    document = json.loads(out)
+    assert code == 1
+    assert document["schema_version"] == 1
+    assert document["environment"] == "prod"
+    assert document["now"] == "2024-09-30T12:00:00Z"
+    assert document["rollbacks"]["count"] == 2
+    assert document["first_attempt_success"]["rate"] == 0.5
+    assert document["ok"] is False
+
+
+def test_markdown(prod: Prod, run: Run) -> None:
+    code, out, _ = run("metrics", "--env", "prod", "--format", "markdown")
+    assert code == 0
+    assert out.startswith("# Rollback metrics: prod\n")
+    assert "| rollbacks per quarter | max 0 | < 1 per quarter | met |" in out
+
+
+def test_malformed_records_are_warned_about_on_stderr(prod: Prod, run: Run) -> None:
+    prod.incident(NOW - timedelta(days=3), 4, initiated_by="cron")
+
+    code, out, err = run("metrics", "--env", "prod")
+
+    assert code == 0
+    assert "malformed records skipped: 1" in out
+    assert err.startswith("ohpen: warning: skipping incident record ")
+    assert "initiated_by" in err
+
+
+def png_size(body: bytes) -> tuple[int, int]:
+    """Check a PNG by hand (signature, IHDR, chunk CRCs, IDAT inflates to the raster)."""
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+    at, idat, header = 8, b"", b""
+    while at < len(body):
+        (length,) = struct.unpack(">I", body[at : at + 4])
+        tag, content = body[at + 4 : at + 8], body[at + 8 : at + 8 + length]
+        assert struct.unpack(">I", body[at + 8 + length : at + 12 + length])[0] == zlib.crc32(
+            tag + content
+        )
+        header = content if tag == b"IHDR" else header
+        idat += content if tag == b"IDAT" else b""
+        at += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+    assert (depth, colour) == (8, 2)
+    assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
+    return width, height
+
+
+def test_chart_writes_a_valid_png(prod: Prod, run: Run) -> None:
+    prod.incident(NOW - timedelta(days=3), 4, trigger=True)
+    chart = prod.root / "out" / "rollbacks.png"
+
+    code, _, err = run("metrics", "--env", "prod", "--chart", str(chart))
+
+    assert code == 1
+    assert png_size(chart.read_bytes()) == (720, 360)
+    assert f"ohpen: chart written to {chart}" in err
+    assert [p.name for p in chart.parent.iterdir()] == ["rollbacks.png"]
+
+
+def test_chart_that_cannot_be_written_exits_2(prod: Prod, run: Run) -> None:
+    (prod.root / "file").write_text("")
+    code, _, err = run("metrics", "--env", "prod", "--chart", str(prod.root / "file" / "x.png"))
+    assert code == 2
+    assert err.startswith("ohpen: error: --chart ")
+    assert err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- --publish
+
+
+@pytest.fixture
+def published(fresh_moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Prod:
+    """[prod] as a non-emulated account at the moto server; now is the real time, since
+    CloudWatch keeps datapoints by their timestamp."""
+    monkeypatch.chdir(tmp_path)
+    now = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setattr(cli_metrics, "_now", lambda: now)
+    prod = Prod(tmp_path, fresh_moto)
+    prod.incident(now - timedelta(days=5), 4, trigger=True)  # automated 4 min
+    prod.incident(now - timedelta(days=4), 8, trigger=True)  # automated 8 min
+    prod.incident(now - timedelta(days=3), 20, verification="smoke tests failed (exit code 1)")
+    prod.incident(now - timedelta(days=2), 1, mode="dry-run")
+    return prod
+
+
+def statistic(cloudwatch: Any, name: str, **dimensions: str) -> float:
+    now = datetime.now(UTC)
+    found = cloudwatch.get_metric_statistics(
+        Namespace="Ohpen/Rollback",
+        MetricName=name,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(hours=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    assert len(found) == 1, (name, found)
+    return float(found[0]["Maximum"])
+
+
+def test_publish_puts_the_metrics_to_cloudwatch(published: Prod, fresh_moto: str, run: Run) -> None:
+    code, out, err = run("metrics", "--env", "prod", "--publish", "--format", "json")
+
+    assert code == 1  # three rollbacks in the quarter
+    assert json.loads(out)["rollbacks"]["count"] == 3  # stdout holds the report only
+    assert f"ohpen: environment prod: account {ACCOUNT} verified" in err
+    assert "ohpen: published 5 datapoints to Ohpen/Rollback (Environment=prod)" in err
+
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=fresh_moto, region_name=REGION)
+    listed = cloudwatch.list_metrics(Namespace="Ohpen/Rollback")["Metrics"]
+    assert sorted(
+        (m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
+        for m in listed
+    ) == [
+        ("FirstAttemptSuccessRate", (("Environment", "prod"),)),
+        ("MTTRSeconds", (("Environment", "prod"),)),
+        ("RollbackCount", (("Environment", "prod"),)),
+        ("RollbackDurationMedianSeconds", (("Environment", "prod"), ("Mode", "Automated"))),
+        ("RollbackDurationMedianSeconds", (("Environment", "prod"), ("Mode", "Manual"))),
+    ]
+    assert statistic(cloudwatch, "RollbackCount", Environment="prod") == 3
+    # automated 4 and 8 min: median 6 min; manual 20 min
+    assert (
+        statistic(cloudwatch, "RollbackDurationMedianSeconds", Environment="prod", Mode="Automated")
+        == 360
+    )
+    assert (
+        statistic(cloudwatch, "RollbackDurationMedianSeconds", Environment="prod", Mode="Manual")
+        == 1200
+    )
+    # 2 of 3 succeeded first time; MTTR over those two: (4 + 8) / 2 min
+    assert statistic(cloudwatch, "FirstAttemptSuccessRate", Environment="prod") == pytest.approx(
+        200 / 3
+    )
+    assert statistic(cloudwatch, "MTTRSeconds", Environment="prod") == 360
+
+
+def test_publish_to_the_wrong_account_is_refused_before_any_put(
+    published: Prod, fresh_moto: str, run: Run
+) -> None:
+    (published.root / "environments.toml").write_text(
+        toml(fresh_moto, published.audit, account="999999999999")
+    )
+
+    code, _, err = run("metrics", "--env", "prod", "--publish")
+
+    assert code == 2
+    assert err.splitlines()[-1].startswith("ohpen: error: ")
+    assert "999999999999" in err
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=fresh_moto, region_name=REGION)
+    assert cloudwatch.list_metrics(Namespace="Ohpen/Rollback")["Metrics"] == []

@@ -1,0 +1,159 @@
+"""The quarterly rollback drill: refused where drills are not allowed, and on the embedded
+account run end to end for every fault of the catalogue, with its record."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO, environments_toml, local_env
+
+from pytest_ohpen.drill import CATALOGUE, DrillRun, choose_fault, refuse_unless_drills
+from pytest_ohpen.environments import Environment, Resources
+from pytest_ohpen.errors import ConfigError
+
+DRILL = REPO / "suites" / "drill" / "test_drill.py"
+ROLES = [
+    "ohpen-transaction-etl-spark-role",
+    "ohpen-etl-orchestration-role",
+    "ohpen-read-run-summary-role",
+]
+
+
+def _env(**overrides: object) -> Environment:
+    values: dict[str, object] = {
+        "name": "staging",
+        "source": Path("environments.toml"),
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "drills": True,
+        "resources": Resources(
+            buckets=("ohpen-bronze",), glue_jobs=("job-a",), lambdas=("fn-a",), roles=("role-a",)
+        ),
+    }
+    values.update(overrides)
+    return Environment(**values)  # type: ignore[arg-type]
+
+
+def test_the_drill_is_refused_without_drills_true() -> None:
+    with pytest.raises(ConfigError, match=r"\[prod\] drills: .* runs only where drills = true"):
+        refuse_unless_drills(_env(name="prod", drills=False))
+    refuse_unless_drills(_env())
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (None, "the drill needs a fault to inject; one of: wrong-iam-policy"),
+        ("nope", "unknown fault; one of:"),
+    ],
+)
+def test_a_fault_must_be_named_from_the_catalogue(name: str | None, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        choose_fault(name, _env())
+
+
+@pytest.mark.parametrize(
+    ("name", "resource"),
+    [
+        ("wrong-iam-policy", "role-a"),
+        ("deleted-glue-job", "job-a"),
+        ("public-access-block-removed", "ohpen-bronze"),
+        ("broken-lambda-config", "fn-a"),
+    ],
+)
+def test_each_fault_hits_the_first_resource_of_its_kind(name: str, resource: str) -> None:
+    assert choose_fault(name, _env()) == (CATALOGUE[name], resource)
+
+
+def test_the_record_measures_detect_rollback_and_green_from_the_marks() -> None:
+    times = iter([10.0, 12.5, 13.0, 20.0, 31.0])
+    drill = DrillRun(_env(), CATALOGUE["deleted-glue-job"], "job-a", clock=lambda: next(times))
+    for mark in ("injected", "detected", "rollback_started", "rollback_done", "green"):
+        drill.mark(mark)
+    drill.step("baseline", True, "green")
+    drill.rollback = {"ok": True}
+    record = drill.record()
+    assert (
+        record["time_to_detect_seconds"],
+        record["rollback_seconds"],
+        record["time_to_green_seconds"],
+    ) == (2.5, 7.0, 21.0)
+    assert record["passed"] is True and record["first_attempt_success"] is True
+
+
+def test_a_drill_that_never_got_green_did_not_pass() -> None:
+    drill = DrillRun(_env(), CATALOGUE["deleted-glue-job"], "job-a")
+    drill.mark("injected")
+    drill.rollback = {"ok": True}
+    drill.green_after = ["Glue job job-a: not found"]
+    record = drill.record()
+    assert record["passed"] is False and record["time_to_green_seconds"] is None
+
+
+@pytest.fixture
+def drill_dir(pytester: pytest.Pytester) -> pytest.Pytester:
+    shutil.copy(DRILL, pytester.path / "test_drill.py")
+    env = local_env(
+        retry_delay=0,
+        pipeline_timeout=60,
+        drills=True,
+        terraform={
+            "state_bucket": "ohpen-terraform-state",
+            "state_key": "ohpen-data-lake/terraform.tfstate",
+        },
+    )
+    env["resources"] = {**env["resources"], "roles": ROLES}  # type: ignore[dict-item]
+    prod = {"account_id": "123456789012", "region": "eu-west-1", "endpoint_url": "http://x:1"}
+    text = environments_toml({"local": env, "prod": prod})
+    pytester.path.joinpath("environments.toml").write_text(text)
+    return pytester
+
+
+@pytest.mark.parametrize("fault", list(CATALOGUE))
+def test_the_drill_runs_end_to_end_on_the_embedded_account(
+    drill_dir: pytest.Pytester, fault: str
+) -> None:
+    result = drill_dir.runpytest_subprocess(
+        "--env", "local", "--drill-fault", fault, "--rollback", "off", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*embedded account: no Terraform provider runs here, so the "
+            "rollback re-provisions the known-good stack's *",
+            f"drill *: {fault} on *: passed; time to detect * s*",
+        ]
+    )
+    [path] = (drill_dir.path / "reports" / "audit" / "local" / "drill").glob("*.json")
+    record = json.loads(path.read_text())["data"]
+    assert record["fault"] == fault and record["passed"] is True
+    assert record["first_attempt_success"] is True
+    assert record["time_to_detect_seconds"] >= 0 and record["time_to_green_seconds"] > 0
+    assert [step["step"] for step in record["steps"]] == [
+        "baseline",
+        "inject",
+        "detect",
+        "rollback",
+        "post-rollback",
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--env", "prod", "--drill-fault", "deleted-glue-job"),
+        ("--env", "local"),
+        ("--env", "local", "--drill-fault", "deleted-glue-job", "-n", "2"),
+    ],
+)
+def test_the_drill_is_refused_before_anything_runs(
+    drill_dir: pytest.Pytester, args: tuple[str, ...]
+) -> None:
+    result = drill_dir.runpytest_subprocess(*args, "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "passed" not in result.stdout.str().splitlines()[-1]
+    assert not (drill_dir.path / "reports" / "audit").exists()
