@@ -14,11 +14,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pytest_ohpen.cli import incident, metrics, readiness, rollback, state
+from pytest_ohpen.cli import data, incident, metrics, readiness, rollback, state
 from pytest_ohpen.cli.common import EXIT_USAGE
 from pytest_ohpen.errors import OhpenError
 
-SUBCOMMANDS = (readiness, state, rollback, incident, metrics)
+SUBCOMMANDS = (readiness, state, rollback, incident, data, metrics)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,221 @@
+"""``ohpen data``: a data layer's completed runs, and rolling its promotion pointer back.
+
+The playbook's "Data Rollback (Reverting _LATEST.json)": ``runs`` is step 1 (the run
+history from ``_SUCCESS`` metadata, the promoted run marked), ``rollback`` steps 2-4
+(pointer and ``current/`` switched to an earlier run, then an audit record of who, when,
+why and the previous run). A rollback is a dry run unless ``--apply``; every command runs
+after the account guard. See :mod:`pytest_ohpen.datapointer` for the layout and guarantee.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, environment_options, open_run
+from pytest_ohpen.datapointer import (
+    DataRollbackConflict,
+    DataRollbackRefused,
+    apply_data_rollback,
+    list_runs,
+    plan_data_rollback,
+)
+from pytest_ohpen.environments import DataLayer, Environment
+from pytest_ohpen.errors import ConfigError, OhpenError
+
+AUDIT_KIND = "data_rollback"
+PROMOTED = "\u2190 promoted"
+HUMAN_VARIABLES = ("GITHUB_ACTOR", "USER")
+"""Who is at the keyboard (or which CI user), beside the AWS identity."""
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(commands: Any) -> None:
+    """Add ``data`` (runs, rollback) to the ``ohpen`` subcommands."""
+    parser = commands.add_parser(
+        "data",
+        help="a data layer's runs and its _LATEST.json pointer: list, roll back",
+        description="The playbook's data rollback against a layer configured in "
+        "[<env>.data.<layer>]. Exit 0 done, 1 refused or failed, 2 usage or configuration error.",
+    )
+    data = parser.add_subparsers(title="data commands", required=True, metavar="COMMAND")
+
+    runs = data.add_parser(
+        "runs",
+        help="list the layer's completed runs, newest first, the promoted one marked",
+        description="Every run with a _SUCCESS (incomplete runs are left out), newest first.",
+    )
+    environment_options(runs)
+    _layer_option(runs)
+    runs.set_defaults(handler=_aws_errors(run_runs))
+
+    rollback = data.add_parser(
+        "rollback",
+        help="point _LATEST.json and current/ at an earlier run; dry run by default",
+        description="Copy RUN_ID's objects to current/, remove the others there, then write "
+        "_LATEST.json only if no one changed it since it was read. Without --apply nothing "
+        "is written.",
+    )
+    environment_options(rollback)
+    _layer_option(rollback)
+    rollback.add_argument("--to", metavar="RUN_ID", required=True, help="the run to promote")
+    rollback.add_argument(
+        "--reason", metavar="TEXT", required=True, help="why, for the pointer and audit record"
+    )
+    mode = rollback.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="show what would be done (default)")
+    mode.add_argument(
+        "--apply", action="store_true", help="do it (default: dry run, nothing written)"
+    )
+    rollback.set_defaults(handler=_aws_errors(run_rollback))
+
+
+def run_runs(args: argparse.Namespace) -> int:
+    """The runs table, newest first; exit 0."""
+    with open_run(args) as run:
+        layer = _layer(run.environment, args.layer)
+        runs = list_runs(run.clients.client("s3"), layer)
+    where = f"s3://{layer.bucket}/{layer.prefix}"
+    if not runs:
+        print(f"{where}: no completed runs")
+        return EXIT_OK
+    header = ("RunId", "CompletedAt", "Rows", "QuarantineRate", "")
+    rows: list[tuple[str, ...]] = [
+        (
+            r.run_id,
+            r.completed_at,
+            "?" if r.rows is None else str(r.rows),
+            "?" if r.quarantine_rate is None else f"{r.quarantine_rate:.2%}",
+            PROMOTED if r.promoted else "",
+        )
+        for r in runs
+    ]
+    for line in _table(header, rows, right={2, 3}):
+        print(line)
+    return EXIT_OK
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    """Dry run (exit 0, nothing written) or, with --apply, the rollback and its record."""
+    with open_run(args) as run:
+        env = run.environment
+        layer = _layer(env, args.layer)
+        s3 = run.clients.client("s3")
+        who = _who(run.caller_arn)
+        try:
+            plan = plan_data_rollback(
+                s3,
+                args.layer,
+                layer,
+                args.to,
+                args.reason,
+                operator=_operator(who),
+                now=datetime.now(UTC),
+            )
+            for line in plan.describe():
+                print(line)
+            if not args.apply:
+                print("dry-run: nothing written; add --apply")
+                return EXIT_OK
+            record = apply_data_rollback(s3, layer, plan)
+        except (DataRollbackRefused, DataRollbackConflict) as error:
+            return _no(str(error))
+        print(
+            f"before: pointer -> run {plan.from_run}; after: pointer -> run {plan.to_run} "
+            f"(previous_run_id {plan.from_run})"
+        )
+        print(
+            f"current/: copied {len(record['copies'])} objects of run {plan.to_run}, "
+            f"removed {len(record['removed'])} stale"
+        )
+        data = {
+            **record,
+            "who": who,
+            "when": plan.new_pointer["promoted_at"],
+            "reason": args.reason,
+        }
+        try:
+            stored = run.audit_store().write(AUDIT_KIND, env.name, data)
+        except OhpenError as error:
+            return _no(f"the rollback above was written but its audit record was not: {error}")
+    print(f"audit record: {stored.id}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _layer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--layer", metavar="LAYER", required=True, help="a layer of [<env>.data], e.g. silver"
+    )
+
+
+def _layer(env: Environment, name: str) -> DataLayer:
+    """The configured layer; ConfigError (exit 2) listing the configured ones."""
+    if name not in env.data:
+        known = ", ".join(sorted(env.data)) or "none"
+        raise ConfigError(
+            f"{env.source}: unknown data layer {name!r} in environment {env.name}; "
+            f"configured layers: {known} (add [{env.name}.data.{name}] with bucket and prefix)"
+        )
+    return env.data[name]
+
+
+def _who(caller_arn: str | None) -> dict[str, str]:
+    """The AWS identity the account guard saw, and the human or CI user if known."""
+    who = {"aws_caller": caller_arn or "unknown"}
+    who.update({name: os.environ[name] for name in HUMAN_VARIABLES if os.environ.get(name)})
+    return who
+
+
+def _operator(who: dict[str, str]) -> str:
+    """One string for the pointer's ``promoted_by``: "person (arn)" or just the arn."""
+    person = next((who[name] for name in HUMAN_VARIABLES if name in who), None)
+    return f"{person} ({who['aws_caller']})" if person else who["aws_caller"]
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    """Aligned text columns (those in ``right`` right-aligned), two spaces apart."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return [line(header), *(line(row) for row in rows)]
+
+
+def _no(message: str) -> int:
+    print(f"ohpen data: {message}", file=sys.stderr)
+    return EXIT_NO
+
+
+def _aws_errors(handler: Handler) -> Handler:
+    """An AWS error the handler did not expect becomes one line on stderr and exit 1."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        import botocore.exceptions as bex
+
+        try:
+            return handler(args)
+        except bex.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            operation = getattr(error, "operation_name", "AWS call")
+            message = error.response.get("Error", {}).get("Message", "")
+            return _no(f"{operation} failed ({code}): {message}")
+        except bex.BotoCoreError as error:
+            return _no(f"AWS call failed: {error}")
+        except (DataRollbackRefused, DataRollbackConflict) as error:
+            return _no(str(error))
+
+    wrapped.__doc__ = handler.__doc__
+    wrapped.__name__ = handler.__name__
+    return wrapped
