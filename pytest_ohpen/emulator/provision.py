@@ -130,6 +130,9 @@ def provision(clients: AwsClients, stack: Stack) -> None:
         )
     if stack.state_bucket:
         _state_versions(clients, stack)
+    for layer in env.data.values():
+        if layer.bucket in stack.buckets:
+            _data_runs(clients.client("s3"), layer.bucket, layer.prefix)
     if stack.lock_table:
         clients.client("dynamodb").create_table(
             TableName=stack.lock_table,
@@ -250,6 +253,53 @@ def _state_versions(clients: AwsClients, stack: Stack) -> None:
             Body=body.encode(),
             ContentType="application/json",
         )
+
+
+DATA_RUNS = ("run-20261124", "run-20261125", "run-20261126")
+"""Three completed ETL runs of a layer, the newest promoted (``ohpen data`` has something
+to show and roll back on the embedded account)."""
+
+
+def _data_runs(s3: Any, bucket: str, prefix: str) -> None:
+    prefix = prefix.rstrip("/") + "/" if prefix else ""
+    for day, run_id in enumerate(DATA_RUNS, start=24):
+        rows = f"transaction_id,amount\n{run_id}-1,10.00\n{run_id}-2,20.00\n"
+        s3.put_object(Bucket=bucket, Key=f"{prefix}{run_id}/part-00000.csv", Body=rows.encode())
+        success = {
+            "run_id": run_id,
+            "completed_at": f"2026-11-{day}T06:00:00Z",
+            "rows": 2,
+            "quarantined": 0,
+            "quarantine_rate": 0.0,
+            "source": "embedded account",
+        }
+        s3.put_object(
+            Bucket=bucket, Key=f"{prefix}{run_id}/_SUCCESS", Body=json.dumps(success).encode()
+        )
+    promoted = DATA_RUNS[-1]
+    s3.copy_object(
+        Bucket=bucket,
+        Key=f"{prefix}current/part-00000.csv",
+        CopySource={"Bucket": bucket, "Key": f"{prefix}{promoted}/part-00000.csv"},
+    )
+    pointer = {
+        "schema_version": 1,
+        "layer": "silver",
+        "run_id": promoted,
+        "location": f"s3://{bucket}/{prefix}{promoted}/",
+        "current_prefix": f"s3://{bucket}/{prefix}current/",
+        "promoted_at": "2026-11-26T07:00:00Z",
+        "promoted_by": "embedded account",
+        "previous_run_id": DATA_RUNS[-2],
+        "rows": 2,
+        "reason": "daily promotion",
+    }
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{prefix}_LATEST.json",
+        Body=json.dumps(pointer).encode(),
+        ContentType="application/json",
+    )
 
 
 def _zip(source: str) -> bytes:
