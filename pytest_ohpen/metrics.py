@@ -118,9 +118,11 @@ def _seconds(data: Mapping[str, Any], key: str) -> float | None:
 
 
 def _counted(data: Mapping[str, Any]) -> bool:
-    """Whether an incident is a rollback: applied for real and not refused before acting."""
+    """Whether an incident is a rollback: applied for real, not refused before acting, and
+    not a drill's (drills have their own records and history)."""
     mode, outcome = _text(data, "mode"), _text(data, "outcome")
-    return mode == "apply" and not outcome.startswith("refused")
+    drill = data.get("initiated_by") == "drill"
+    return mode == "apply" and not outcome.startswith("refused") and not drill
 
 
 @dataclass(frozen=True)

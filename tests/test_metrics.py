@@ -175,6 +175,16 @@ def test_refused_and_dry_run_incidents_are_not_rollbacks(history: History) -> No
     assert all(result.ok for result in metrics.targets(m))
 
 
+def test_a_drills_rollback_is_not_a_production_rollback(history: History) -> None:
+    """The drill applies a rollback on purpose: it has its own history, not the frequency's."""
+    history.incident(day(6, 1), 5, initiated_by="drill")
+    history.incident(day(6, 2), 5)
+
+    m = history.compute()
+
+    assert len(m.rollbacks) == 1 and m.ignored == 1 and m.skipped == 0
+
+
 def test_a_missing_initiator_counts_as_manual(history: History) -> None:
     history.incident(day(6, 1), 12, initiated_by=None)
     history.incident(day(6, 2), 7, trigger=True)

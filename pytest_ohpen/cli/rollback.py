@@ -47,6 +47,13 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_rollback)
 
 
+def _initiator() -> str:
+    """Who started this: the drill, the plugin's trigger, or an operator (for the metrics)."""
+    if os.environ.get("OHPEN_DRILL"):
+        return "drill"
+    return "trigger" if os.environ.get("OHPEN_ROLLBACK_MODE") else "operator"
+
+
 def run_rollback(args: argparse.Namespace) -> int:
     """Exit 0 when the dry-run review allows apply or the apply (and verify) succeeded."""
     from pytest_ohpen.finish import operator_identity
@@ -64,7 +71,7 @@ def run_rollback(args: argparse.Namespace) -> int:
                 apply=args.apply,
                 allow_destroy=args.allow_destroy,
                 verify=args.verify,
-                reason=args.reason,
+                reason="quarterly rollback drill" if os.environ.get("OHPEN_DRILL") else args.reason,
                 operator={
                     **operator_identity(run.caller_arn),
                     **(
@@ -74,7 +81,7 @@ def run_rollback(args: argparse.Namespace) -> int:
                     ),
                 },
                 targets_file=run.settings.targets,
-                initiated_by="trigger" if os.environ.get("OHPEN_ROLLBACK_MODE") else "operator",
+                initiated_by=_initiator(),
                 detected_at=os.environ.get("OHPEN_DETECTED_AT"),
             )
         )
