@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import statistics
 import struct
-import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ohpen.audit import AuditRecord
+from pytest_ohpen.files import write_atomic
 
 SCHEMA_VERSION = 1
 """The version of :func:`to_json`'s layout."""
@@ -905,22 +904,7 @@ def chart_png(metrics: Metrics, path: Path) -> None:
     dashed lines are the 10 min (blue), 30 min (orange) and 1 h (red) targets. The file is
     replaced atomically.
     """
-    _write_atomic(Path(path), chart_bytes(metrics))
-
-
-def _write_atomic(path: Path, body: bytes) -> None:
-    """Replace ``path`` in one step, so a dashboard never reads a half-written image."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), chart_bytes(metrics))
 
 
 # ---------------------------------------------------------------- CloudWatch

@@ -161,7 +161,7 @@ def _apply(
         backup = backups / f"{Path(tf.state_key).name}.{before.version_id}.pre-rollback.json"
         write_atomic(
             backup,
-            statefile.read_version(s3, tf.state_bucket, tf.state_key, before.version_id).decode(),
+            statefile.read_version(s3, tf.state_bucket, tf.state_key, before.version_id),
         )
         req.write_line(f"pre-rollback state version {before.version_id} backed up to {backup}")
     began = time.monotonic()

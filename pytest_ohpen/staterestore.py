@@ -326,7 +326,7 @@ def _write(s3: Any, plan: RestorePlan, backup_dir: Path) -> RestoreResult:
     backup = backup_path(backup_dir, plan.key, plan.current_version_id)
     existed = backup.exists()
     try:
-        write_atomic(backup, plan.current_body.decode("utf-8"))
+        write_atomic(backup, plan.current_body)  # byte for byte
     except OSError as error:
         raise RestoreRefused(
             f"cannot write the backup {backup}: {error.strerror or error}; nothing was written"

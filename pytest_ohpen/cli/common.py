@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,39 @@ from pytest_ohpen.run import OhpenRun
 from pytest_ohpen.settings import DEFAULT_TARGETS, Settings, Sourced
 
 EXIT_OK, EXIT_NO, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+def say_no(command: str, message: str) -> int:
+    """One line on stderr, ``ohpen <command>: <message>``, and the "no" exit code."""
+    print(f"ohpen {command}: {message}", file=sys.stderr)
+    return EXIT_NO
+
+
+def answer_no_on(command: str, *refusals: type[Exception]) -> Callable[[Handler], Handler]:
+    """A handler decorator: an AWS error it did not expect, or one of ``refusals``, becomes one
+    line on stderr and exit 1 instead of a traceback."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapped(args: argparse.Namespace) -> int:
+            import botocore.exceptions as bex
+
+            try:
+                return handler(args)
+            except bex.ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "Unknown")
+                operation = getattr(error, "operation_name", "AWS call")
+                message = error.response.get("Error", {}).get("Message", "")
+                return say_no(command, f"{operation} failed ({code}): {message}")
+            except bex.BotoCoreError as error:
+                return say_no(command, f"AWS call failed: {error}")
+            except refusals as error:
+                return say_no(command, str(error))
+
+        return wrapped
+
+    return decorate
 
 
 def environment_options(parser: argparse.ArgumentParser) -> None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, environment_options, open_run
+from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, answer_no_on, environment_options, open_run
 from pytest_ohpen.datapointer import (
     DataRollbackConflict,
     DataRollbackRefused,
@@ -31,7 +30,6 @@ AUDIT_KIND = "data_rollback"
 PROMOTED = "\u2190 promoted"
 HUMAN_VARIABLES = ("GITHUB_ACTOR", "USER")
 """Who is at the keyboard (or which CI user), beside the AWS identity."""
-Handler = Callable[[argparse.Namespace], int]
 
 
 def register(commands: Any) -> None:
@@ -198,24 +196,4 @@ def _no(message: str) -> int:
     return EXIT_NO
 
 
-def _aws_errors(handler: Handler) -> Handler:
-    """An AWS error the handler did not expect becomes one line on stderr and exit 1."""
-
-    def wrapped(args: argparse.Namespace) -> int:
-        import botocore.exceptions as bex
-
-        try:
-            return handler(args)
-        except bex.ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
-            operation = getattr(error, "operation_name", "AWS call")
-            message = error.response.get("Error", {}).get("Message", "")
-            return _no(f"{operation} failed ({code}): {message}")
-        except bex.BotoCoreError as error:
-            return _no(f"AWS call failed: {error}")
-        except (DataRollbackRefused, DataRollbackConflict) as error:
-            return _no(str(error))
-
-    wrapped.__doc__ = handler.__doc__
-    wrapped.__name__ = handler.__name__
-    return wrapped
+_aws_errors = answer_no_on("data", DataRollbackRefused, DataRollbackConflict)

@@ -11,11 +11,17 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, EXIT_USAGE, environment_options, open_run
+from pytest_ohpen.cli.common import (
+    EXIT_NO,
+    EXIT_OK,
+    EXIT_USAGE,
+    answer_no_on,
+    environment_options,
+    open_run,
+)
 from pytest_ohpen.environments import Environment, Terraform
 from pytest_ohpen.errors import ConfigError, OhpenError
 from pytest_ohpen.files import write_atomic
@@ -36,7 +42,6 @@ from pytest_ohpen.staterestore import (
 AUDIT_KIND = "state_restore"
 BACKUPS = "backups"
 """The folder beside the audit directory that ``restore --apply`` backs up into."""
-Handler = Callable[[argparse.Namespace], int]
 
 
 def register(commands: Any) -> None:
@@ -362,23 +367,4 @@ def _no(message: str, prefixed: bool = False) -> int:
     return EXIT_NO
 
 
-def _aws_errors(handler: Handler) -> Handler:
-    """An AWS error the handler did not expect becomes one line on stderr and exit 1."""
-
-    def wrapped(args: argparse.Namespace) -> int:
-        import botocore.exceptions as bex
-
-        try:
-            return handler(args)
-        except bex.ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
-            operation = getattr(error, "operation_name", "AWS call")
-            return _no(
-                f"{operation} failed ({code}): {error.response.get('Error', {}).get('Message', '')}"
-            )
-        except bex.BotoCoreError as error:
-            return _no(f"AWS call failed: {error}")
-
-    wrapped.__doc__ = handler.__doc__
-    wrapped.__name__ = handler.__name__
-    return wrapped
+_aws_errors = answer_no_on("state")
