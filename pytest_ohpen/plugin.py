@@ -73,6 +73,10 @@ def pytest_configure(config: pytest.Config) -> None:
         run.adopt(workerinput["ohpen"])
     if _is_xdist_controller(config):
         config.pluginmanager.register(XdistController(run), "ohpen-xdist-controller")
+    if getattr(config.option, "allure_report_dir", None):  # allure-pytest's --alluredir
+        from pytest_ohpen.allure_results import register
+
+        register(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

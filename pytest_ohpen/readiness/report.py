@@ -192,6 +192,9 @@ def summary_lines(report: dict[str, Any], written_to: list[Path]) -> list[str]:
     """A few lines for pytest's terminal summary."""
     lines = [f"verdict: {report['verdict']} ({report['environment']['name']})"]
     lines += [f"  blocked: {b['message']}" for b in report["blockers"]]
+    retried = report["checks"]["passed_on_retry"]
+    if retried:
+        lines.append(f"  passed on retry: {len(retried)} ({', '.join(retried)})")
     target = report["target"] or {}
     if report["verdict"] != "NOT_NEEDED" and target:
         lines.append(
