@@ -47,10 +47,18 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_rollback)
 
 
+INITIATORS = ("trigger", "operator", "drill")
+
+
 def _initiator() -> str:
-    """Who started this: the drill, the plugin's trigger, or an operator (for the metrics)."""
+    """Who started this, for the metrics' automated/manual split: the drill, the plugin's
+    trigger, an automated pipeline that says so (OHPEN_ROLLBACK_INITIATED_BY=trigger, e.g. the
+    CD workflow's approval-gated job), or else an operator."""
     if os.environ.get("OHPEN_DRILL"):
         return "drill"
+    said = os.environ.get("OHPEN_ROLLBACK_INITIATED_BY", "")
+    if said in INITIATORS:
+        return said
     return "trigger" if os.environ.get("OHPEN_ROLLBACK_MODE") else "operator"
 
 
