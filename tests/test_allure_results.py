@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import environments_toml, local_env
+from test_readiness_run import head_commits, make_git_repo
 
 from pytest_ohpen import __version__
 from pytest_ohpen.allure_results import (
@@ -141,32 +141,6 @@ def pytest_sessionfinish(session):
 """
 
 # ----------------------------------------------------------------- helpers
-
-
-def _git(path: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=path, check=True, capture_output=True, text=True, timeout=30
-    )
-    return done.stdout.strip()
-
-
-def make_git_repo(path: Path) -> str:
-    """Two commits of "Terraform code"; everything else ignored (a clean checkout). HEAD."""
-    _git(path, "init", "-q")
-    for key, value in (
-        ("user.name", "Ohpen Test"),
-        ("user.email", "test@ohpen.example"),
-        ("commit.gpgsign", "false"),
-    ):
-        _git(path, "config", key, value)
-    path.joinpath(".gitignore").write_text("/*\n!/.gitignore\n!/infra/\n")
-    infra = path / "infra"
-    infra.mkdir(exist_ok=True)
-    for number in (1, 2):
-        infra.joinpath("main.tf").write_text(f"locals {{ n = {number} }}\n")
-        _git(path, "add", "-A")
-        _git(path, "commit", "-q", "-m", f"deployment {number}")
-    return _git(path, "rev-parse", "HEAD")
 
 
 def prepare(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,13 +300,13 @@ def test_red_run_labels_every_check_and_records_the_readiness_report(
         "environment": "local",
         "account": "123456789012",
         "region": "eu-west-1",
-        "git.commit": _git(lake.path, "rev-parse", "HEAD"),
+        "git.commit": head_commits(lake)[1],
         "pytest-ohpen.version": __version__,
         "terraform.version": "1.5.0",
         "readiness.verdict": "READY",
         "rollback.target.state_version": target["state_version_id"],
         "rollback.target.git_ref": "HEAD~1",
-        "rollback.target.git_commit": _git(lake.path, "rev-parse", "HEAD~1"),
+        "rollback.target.git_commit": head_commits(lake)[0],
     }
 
     assert readiness["status"] == "passed"
