@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen import environments
 from pytest_ohpen.errors import ConfigError
 from pytest_ohpen.settings import Settings
 
@@ -63,6 +62,8 @@ class OhpenRun:
             path = self.settings.targets
             if chosen is None:
                 raise ConfigError(self._no_environment_message())
+            from pytest_ohpen import environments  # not at import: `pytest --help` stays cheap
+
             self._env = environments.load_environment(
                 path, chosen.value, chosen.written, self.settings.targets_source
             )
@@ -71,6 +72,8 @@ class OhpenRun:
     def _no_environment_message(self) -> str:
         path = self.settings.targets
         try:
+            from pytest_ohpen import environments
+
             document = environments.read_file(path, self.settings.targets_source)
             known = environments.environment_names(document)
         except ConfigError as error:
