@@ -227,14 +227,17 @@ def test_a_long_multiline_cause_is_cut_to_one_line(stack: AwsClients) -> None:
 def test_broken_deployment_fails_through_the_catch_and_notifies_the_topic(
     fresh_moto: str, moto_config: SetConfig
 ) -> None:
-    # The Glue job is missing: the task fails, the Catch publishes to the failure topic.
+    # The Glue job is missing: the task fails, the Catch publishes to the failure topic, and
+    # the message names the caught task's error, not just the Fail state's.
     clients = _clients(fresh_moto)
     provision(clients, STACK.without(("ohpen-transaction-etl-spark",)))
     with pytest.raises(CheckFailed) as failure:
         _run(clients)
     assert re.fullmatch(
         rf"state machine {MACHINE}: execution {NAME} FAILED at state Failed: "
-        rf"error PipelineFailed: cause see the failure topic {IN_ACCOUNT}",
+        rf"error PipelineFailed: cause see the failure topic: after task RunTransactionEtl "
+        rf"failed with Glue\.EntityNotFoundException: Job ohpen-transaction-etl-spark not "
+        rf"found\. {IN_ACCOUNT}",
         str(failure.value),
     ), str(failure.value)
     sqs = clients.client("sqs")

@@ -27,6 +27,15 @@ FAILURE_EVENTS = {
     "ExecutionAborted": "executionAbortedEventDetails",
 }
 """History events ending an unsuccessful execution, and where each keeps error and cause."""
+TASK_FAILURE_EVENTS = {
+    "TaskFailed": "taskFailedEventDetails",
+    "TaskTimedOut": "taskTimedOutEventDetails",
+    "TaskStartFailed": "taskStartFailedEventDetails",
+    "TaskSubmitFailed": "taskSubmitFailedEventDetails",
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "ActivityFailed": "activityFailedEventDetails",
+}
+"""History events of a failed task (possibly caught), and where each keeps error and cause."""
 HISTORY_PAGES = 5
 """Newest-first pages read to find the failing state (100 events each)."""
 CAUSE_CHARS = 200
@@ -130,19 +139,30 @@ def _wait(
 
 
 def _failure(sfn: Any, arn: str, described: dict[str, Any]) -> str:
-    """' at state S: error E: cause C', from the history, else from DescribeExecution."""
-    state, details = _failing_state(sfn, arn)
+    """' at state S: error E: cause C', from the history, else from DescribeExecution; and,
+    when a Catch turned a task's failure into the end state, ': after task T failed with E2: C2'
+    (the cause that matters to the on-call engineer)."""
+    state, details, task = _failing_state(sfn, arn)
     error = details.get("error") or described.get("error")
     cause = details.get("cause") or described.get("cause")
+    caught = ""
+    if task and task.get("error") and task.get("error") != error:
+        caught = (
+            f": after task {task.get('state') or '?'} failed with "
+            f"{one_line(str(task['error']))}"
+            + (f": {one_line(str(task['cause']))}" if task.get("cause") else "")
+        )
     return (
         (f" at state {state}" if state else "")
         + (f": error {one_line(str(error))}" if error else "")
         + (f": cause {one_line(str(cause))}" if cause else "")
+        + caught
     )
 
 
-def _failing_state(sfn: Any, arn: str) -> tuple[str | None, dict[str, Any]]:
-    """The last state entered before the execution ended, and the ending event's details.
+def _failing_state(sfn: Any, arn: str) -> tuple[str | None, dict[str, Any], dict[str, Any] | None]:
+    """The last state entered before the execution ended, the ending event's details, and the
+    last task failure before it (None when no task failed).
 
     Reads the history newest first, a page at a time, until both are found. Events are
     sorted by id, so a service that ignores ``reverseOrder`` (moto) gives the same answer.
@@ -157,11 +177,32 @@ def _failing_state(sfn: Any, arn: str) -> tuple[str | None, dict[str, Any]]:
             events += page.get("events", [])
             state, details = _scan(sorted(events, key=lambda e: -int(e.get("id", 0))))
             if state is not None or not page.get("nextToken"):
-                return state, details
+                break
             options["nextToken"] = page["nextToken"]
     except (bex.ClientError, bex.BotoCoreError):
         pass  # DescribeExecution's error and cause still say what went wrong
-    return _scan(sorted(events, key=lambda e: -int(e.get("id", 0))))
+    newest_first = sorted(events, key=lambda e: -int(e.get("id", 0)))
+    state, details = _scan(newest_first)
+    return state, details, _task_failure(newest_first)
+
+
+def _task_failure(newest_first: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest failed task (its error, cause and state), if any task failed."""
+    for index, event in enumerate(newest_first):
+        kind = str(event.get("type", ""))
+        if kind in TASK_FAILURE_EVENTS:
+            details = dict(event.get(TASK_FAILURE_EVENTS[kind]) or {})
+            entered = next(
+                (
+                    e
+                    for e in newest_first[index + 1 :]
+                    if str(e.get("type", "")).endswith("StateEntered")
+                ),
+                {},
+            )
+            details["state"] = (entered.get("stateEnteredEventDetails") or {}).get("name")
+            return details
+    return None
 
 
 def _scan(newest_first: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any]]:
