@@ -18,8 +18,12 @@ import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from pytest_ohpen.aws import AwsClients
 
 pytest_plugins = ["pytester"]
 
@@ -72,6 +76,24 @@ def fresh_moto(moto_url: str) -> str:
     request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST", data=b"")
     urllib.request.urlopen(request, timeout=10).read()
     return moto_url
+
+
+def moto_clients(url: str, **overrides: Any) -> AwsClients:
+    """Clients of a non-emulated environment "test" (account 123456789012, eu-west-1, a 10 s
+    timeout) pointed at the moto server ``url``; ``overrides`` replace Environment fields."""
+    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.environments import Environment
+
+    fields: dict[str, Any] = {
+        "name": "test",
+        "source": Path("environments.toml"),
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "endpoint_url": url,
+        "timeout": 10,
+    }
+    fields.update(overrides)
+    return AwsClients(Environment(**fields))
 
 
 def toml_value(value: object) -> str:

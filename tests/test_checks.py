@@ -11,11 +11,11 @@ import re
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from conftest import moto_clients
 
 from pytest_ohpen.aws import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
@@ -29,7 +29,7 @@ from pytest_ohpen.checks.s3 import check_bucket_accessible
 from pytest_ohpen.checks.stepfunctions import check_state_machine_active, state_machine_arn
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
-from pytest_ohpen.environments import Environment, Resources
+from pytest_ohpen.environments import Resources
 
 WHERE = Where("123456789012", "eu-west-1")
 RESOURCES = Resources(
@@ -47,16 +47,7 @@ def _moto_config(url: str, lambda_stub: bool) -> None:
 
 
 def _clients(url: str) -> AwsClients:
-    env = Environment(
-        name="test",
-        source=Path("environments.toml"),
-        account_id=WHERE.account_id,
-        region=WHERE.region,
-        endpoint_url=url,
-        resources=RESOURCES,
-        timeout=10,
-    )
-    return AwsClients(env)
+    return moto_clients(url, resources=RESOURCES)
 
 
 @pytest.fixture
@@ -289,15 +280,7 @@ def hung_endpoint() -> Iterator[str]:
 
 def test_a_hung_endpoint_ends_as_a_client_error_within_the_timeout(hung_endpoint: str) -> None:
     """The derived socket timeouts end every call and its retry before the attempt's bound."""
-    env = Environment(
-        name="test",
-        source=Path("environments.toml"),
-        account_id=WHERE.account_id,
-        region=WHERE.region,
-        endpoint_url=hung_endpoint,
-        timeout=4,
-    )
     started = time.monotonic()
     with pytest.raises(CheckFailed, match=r"^bucket b-1: could not be checked \(ReadTimeoutError"):
-        check_bucket_accessible(AwsClients(env).client("s3"), "b-1", WHERE)
+        check_bucket_accessible(moto_clients(hung_endpoint, timeout=4).client("s3"), "b-1", WHERE)
     assert time.monotonic() - started < 4

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from conftest import moto_clients
 
 from pytest_ohpen.aws import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
@@ -24,7 +24,6 @@ from pytest_ohpen.checks.monitoring import (
 )
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import ALARMS, FAILURE_TOPIC, Stack
-from pytest_ohpen.environments import Environment
 
 WHERE = Where("123456789012", "eu-west-1")
 IN_ACCOUNT = "in account 123456789012 eu-west-1"
@@ -33,15 +32,7 @@ ALARM = ALARMS[0]
 
 
 def _clients(url: str) -> AwsClients:
-    env = Environment(
-        name="test",
-        source=Path("environments.toml"),
-        account_id=WHERE.account_id,
-        region=WHERE.region,
-        endpoint_url=url,
-        timeout=10,
-    )
-    return AwsClients(env)
+    return moto_clients(url)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import moto_clients
 
 from pytest_ohpen.aws import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
@@ -28,7 +28,6 @@ from pytest_ohpen.checks.pipeline import (
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import FAILURE_TOPIC, Stack, role_name
-from pytest_ohpen.environments import Environment
 
 WHERE = Where("123456789012", "eu-west-1")
 IN_ACCOUNT = "in account 123456789012 eu-west-1"
@@ -85,15 +84,7 @@ def moto_config(fresh_moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
 
 
 def _clients(url: str) -> AwsClients:
-    env = Environment(
-        name="test",
-        source=Path("environments.toml"),
-        account_id=WHERE.account_id,
-        region=WHERE.region,
-        endpoint_url=url,
-        timeout=10,
-    )
-    return AwsClients(env)
+    return moto_clients(url)
 
 
 @pytest.fixture

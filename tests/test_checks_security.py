@@ -12,12 +12,12 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from botocore.stub import Stubber
+from conftest import moto_clients
 
 from pytest_ohpen.aws import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
@@ -33,7 +33,6 @@ from pytest_ohpen.checks.security import (
     policy_document,
     policy_problems,
 )
-from pytest_ohpen.environments import Environment
 
 WHERE = Where("123456789012", "eu-west-1")
 AT = "in account 123456789012 eu-west-1"
@@ -95,15 +94,7 @@ LOG_GROUP = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/states/ohpen:*"
 @pytest.fixture
 def aws(fresh_moto: str) -> AwsClients:
     """Clients of an empty emulated account."""
-    env = Environment(
-        name="test",
-        source=Path("environments.toml"),
-        account_id=WHERE.account_id,
-        region=WHERE.region,
-        endpoint_url=fresh_moto,
-        timeout=10,
-    )
-    return AwsClients(env)
+    return moto_clients(fresh_moto)
 
 
 def _bucket(s3: Any, name: str = BUCKET) -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import boto3
 import botocore.exceptions
 import pytest
+from conftest import moto_clients
 
-from pytest_ohpen.aws import AwsClients
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import (
     STATE_BUCKET,
@@ -25,7 +24,6 @@ from pytest_ohpen.emulator.stack import (
     Stack,
     terraform_state,
 )
-from pytest_ohpen.environments import Environment, Resources
 from pytest_ohpen.statefile import (
     StateParseError,
     StateVersion,
@@ -51,16 +49,7 @@ def _bucket(s3: Any, name: str) -> None:
 @pytest.fixture
 def state_bucket(fresh_moto: str) -> Any:
     """The embedded account's state bucket: three versions of the state, serials 1, 2, 3."""
-    env = Environment(
-        name="test",
-        source=Path("environments.toml"),
-        account_id=ACCOUNT,
-        region=REGION,
-        endpoint_url=fresh_moto,
-        resources=Resources(),
-        timeout=10,
-    )
-    provision(AwsClients(env), STATE_ONLY)
+    provision(moto_clients(fresh_moto), STATE_ONLY)
     return _s3(fresh_moto)
 
 

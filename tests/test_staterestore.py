@@ -17,11 +17,11 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import moto_clients
 
-from pytest_ohpen.aws import AwsClients
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, STATE_LINEAGE, Stack
-from pytest_ohpen.environments import Environment, Resources, Terraform
+from pytest_ohpen.environments import Terraform
 from pytest_ohpen.statefile import list_versions, parse_state, read_version
 from pytest_ohpen.staterestore import (
     LOCK_OPERATION,
@@ -81,16 +81,7 @@ class Backend:
 @pytest.fixture
 def backend(fresh_moto: str) -> Backend:
     """The embedded account's state bucket (serials 1, 2, 3) and an empty lock table."""
-    env = Environment(
-        name="prod",
-        source=Path("environments.toml"),
-        account_id=ACCOUNT,
-        region=REGION,
-        endpoint_url=fresh_moto,
-        resources=Resources(),
-        timeout=10,
-    )
-    provision(AwsClients(env), STATE_ONLY)
+    provision(moto_clients(fresh_moto, name="prod"), STATE_ONLY)
     s3: Any = boto3.client("s3", endpoint_url=fresh_moto, region_name=REGION)
     dynamodb = boto3.client("dynamodb", endpoint_url=fresh_moto, region_name=REGION)
     ids = [v.version_id for v in list_versions(s3, STATE_BUCKET, STATE_KEY)]
