@@ -18,7 +18,7 @@ from pytest_ohpen.aws import EMBEDDED_CREDENTIALS
 from pytest_ohpen.files import write_atomic
 from pytest_ohpen.readiness.decide import NOT_NEEDED, Verdict, decide
 from pytest_ohpen.readiness.facts import FailedCheck
-from pytest_ohpen.readiness.gather import current_state_version, gather
+from pytest_ohpen.readiness.gather import gather
 from pytest_ohpen.readiness.report import build_report, summary_lines, to_json, to_markdown
 from pytest_ohpen.redact import redact, redact_text
 from pytest_ohpen.run import EMBEDDED_ENDPOINT_VARIABLE
@@ -257,14 +257,8 @@ def _write_report(path: Path, report: dict[str, Any]) -> list[Path]:
 
 def _mark_known_good(run: Finish, report: dict[str, Any], checks_passed: int) -> None:
     """Every check passed on a complete run: this state version and commit are known good."""
-    try:
-        version = current_state_version(run.env, run.clients)
-    except Exception as error:  # botocore errors: the mark is skipped, the report stands
-        run.write_line(
-            f"ohpen: no known-good mark: the state version could not be read "
-            f"({type(error).__name__}: {error})"
-        )
-        return
+    # The readiness facts already read the state's versions: the current one is in the report.
+    version = (report.get("current") or {}).get("state_version_id")
     git = report.get("git") or {}
     if version is None:
         run.write_line("ohpen: no state version to mark known-good")

@@ -213,13 +213,3 @@ def _unversioned(facts: ReadinessFacts, env: Environment, clients: AwsClients) -
         if status != "Enabled":
             found.append(bucket)
     return found
-
-
-def current_state_version(env: Environment, clients: AwsClients) -> str | None:
-    """The id of the state object's latest version (for a known-good mark), or None."""
-    if env.terraform is None:
-        return None
-    versions = statefile.list_versions(
-        clients.client("s3"), env.terraform.state_bucket, env.terraform.state_key
-    )
-    return versions[0].version_id if versions and not versions[0].is_delete_marker else None
