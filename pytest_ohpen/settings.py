@@ -141,7 +141,7 @@ class Settings:
 
 def resolve(config: pytest.Config) -> Settings:
     """Resolve every option: command line, then environment variable, then ini, then default."""
-    env_name = _first(config.getoption("ohpen_env"), "--env", "OHPEN_ENV")
+    env_name = first_given(config.getoption("ohpen_env"), "--env", "OHPEN_ENV")
     targets, targets_source = _targets(config)
     return Settings(
         env_name=env_name,
@@ -191,8 +191,9 @@ def _rollback_mode(config: pytest.Config) -> str | None:
     return raw
 
 
-def _first(cli_value: str | None, option: str, variable: str) -> Sourced | None:
-    """The command-line value, else the environment variable's, with how it was written."""
+def first_given(cli_value: str | None, option: str, variable: str) -> Sourced | None:
+    """The command-line value, else the environment variable's, with how it was written
+    (shared with the ``ohpen`` command, so both name a value's source alike)."""
     if cli_value:
         return Sourced(cli_value, f"{option} {cli_value!r} (command line)")
     value = os.environ.get(variable)
@@ -202,7 +203,7 @@ def _first(cli_value: str | None, option: str, variable: str) -> Sourced | None:
 
 
 def _targets(config: pytest.Config) -> tuple[Path, str]:
-    given = _first(config.getoption("ohpen_targets"), "--targets", "OHPEN_TARGETS")
+    given = first_given(config.getoption("ohpen_targets"), "--targets", "OHPEN_TARGETS")
     if given:
         return Path(given.value).expanduser().resolve(), given.written
     ini = config.getini("ohpen_targets")

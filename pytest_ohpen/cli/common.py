@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ohpen.run import OhpenRun
-from pytest_ohpen.settings import DEFAULT_TARGETS, Settings, Sourced
+from pytest_ohpen.settings import DEFAULT_TARGETS, Settings, first_given
 
 EXIT_OK, EXIT_NO, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -63,17 +62,10 @@ def environment_options(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The plugin's Settings from command-line arguments, the same precedence as in pytest."""
-    env_name = None
-    if getattr(args, "env", None):
-        env_name = Sourced(args.env, f"--env {args.env!r} (command line)")
-    elif os.environ.get("OHPEN_ENV"):
-        value = os.environ["OHPEN_ENV"]
-        env_name = Sourced(value, f"OHPEN_ENV={value!r} (environment variable)")
-    if getattr(args, "targets", None):
-        targets, source = Path(args.targets), f"--targets {args.targets!r} (command line)"
-    elif os.environ.get("OHPEN_TARGETS"):
-        value = os.environ["OHPEN_TARGETS"]
-        targets, source = Path(value), f"OHPEN_TARGETS={value!r} (environment variable)"
+    env_name = first_given(getattr(args, "env", None), "--env", "OHPEN_ENV")
+    given = first_given(getattr(args, "targets", None), "--targets", "OHPEN_TARGETS")
+    if given:
+        targets, source = Path(given.value), given.written
     else:
         targets, source = Path(DEFAULT_TARGETS), f"default: ./{DEFAULT_TARGETS}"
     return Settings(
