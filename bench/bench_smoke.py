@@ -230,7 +230,7 @@ def help_medians(env_overrides: dict[str, str | None] | None = None) -> dict[str
 
 
 def plugin_importtime() -> tuple[float | None, list[tuple[str, int]]]:
-    """``-X importtime`` of pytest_ohpen.plugin after pytest is already imported.
+    """``-X importtime`` of pytest_ohpen.plugin.hooks after pytest is already imported.
 
     Importing pytest first leaves only what the plugin adds (pytest itself is paid
     by every run). Returns the median cumulative ms and the plugin's three heaviest
@@ -239,7 +239,7 @@ def plugin_importtime() -> tuple[float | None, list[tuple[str, int]]]:
     totals: list[float] = []
     heaviest: list[tuple[str, int]] = []
     for _ in range(IMPORTTIME_RUNS):
-        done = run(["-c", "import pytest; import pytest_ohpen.plugin"], ["-X", "importtime"])
+        done = run(["-c", "import pytest; import pytest_ohpen.plugin.hooks"], ["-X", "importtime"])
         rows = [
             (int(self_us), int(cum_us), name.strip())
             for line in done.output.splitlines()
@@ -248,10 +248,10 @@ def plugin_importtime() -> tuple[float | None, list[tuple[str, int]]]:
             if self_us.strip().isdigit()
         ]
         names = [name for _, _, name in rows]
-        if "pytest_ohpen.plugin" not in names:
+        if "pytest_ohpen.plugin.hooks" not in names:
             return None, []
         start = names.index("pytest") + 1 if "pytest" in names else 0
-        end = names.index("pytest_ohpen.plugin")
+        end = names.index("pytest_ohpen.plugin.hooks")
         totals.append(rows[end][1] / 1000)
         heaviest = [(n, s) for s, _, n in sorted(rows[start : end + 1], reverse=True)[:3]]
     return median_or_none(totals, 1), heaviest

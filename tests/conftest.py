@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.aws.clients import AwsClients
 
 pytest_plugins = ["pytester"]
 
@@ -81,8 +81,8 @@ def fresh_moto(moto_url: str) -> str:
 def moto_clients(url: str, **overrides: Any) -> AwsClients:
     """Clients of a non-emulated environment "test" (account 123456789012, eu-west-1, a 10 s
     timeout) pointed at the moto server ``url``; ``overrides`` replace Environment fields."""
-    from pytest_ohpen.aws import AwsClients
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.config.environments import Environment
 
     fields: dict[str, Any] = {
         "name": "test",

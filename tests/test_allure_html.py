@@ -46,7 +46,7 @@ ATTACHMENTS = {
     "rollback command output",
     "rollback approval",
 }
-HAS_RESULTS_PLUGIN = importlib.util.find_spec("pytest_ohpen.allure_results") is not None
+HAS_RESULTS_PLUGIN = importlib.util.find_spec("pytest_ohpen.plugin.allure") is not None
 
 
 @functools.cache
@@ -226,7 +226,7 @@ def test_every_other_check_passed_first_time(report: Report) -> None:
         assert result["status"] == expected, result["name"]
 
 
-@pytest.mark.xfail(not HAS_RESULTS_PLUGIN, strict=False, reason="needs pytest_ohpen.allure_results")
+@pytest.mark.xfail(not HAS_RESULTS_PLUGIN, strict=False, reason="needs pytest_ohpen.plugin.allure")
 def test_the_readiness_report_is_attached(report: Report) -> None:
     [result] = report.named(READINESS)
     links = {a["link"]["name"]: a["link"] for a in result["attachments"]}

@@ -22,7 +22,9 @@ from conftest import environments_toml, local_env
 from test_readiness_run import head_commits, make_git_repo
 
 from pytest_ohpen import __version__
-from pytest_ohpen.allure_results import (
+from pytest_ohpen.checks.base import describe_client_error
+from pytest_ohpen.config.environments import Environment, Terraform
+from pytest_ohpen.plugin.allure import (
     APPROVAL_ATTACHMENT,
     CATEGORIES,
     CATEGORIES_FILE,
@@ -41,10 +43,8 @@ from pytest_ohpen.allure_results import (
     suite_of,
     write_run_files,
 )
-from pytest_ohpen.checks.base import describe_client_error
-from pytest_ohpen.environments import Environment, Terraform
-from pytest_ohpen.fixtures import RESOURCE_FIXTURES
-from pytest_ohpen.redact import REDACTED
+from pytest_ohpen.plugin.fixtures import RESOURCE_FIXTURES
+from pytest_ohpen.records.redact import REDACTED
 
 FAKE_KEY_ID = "AKIAFAKEOHPENTEST0001"
 FAKE_SECRET = "fake-secret-ohpen-test-do-not-leak"
@@ -134,7 +134,7 @@ def pytest_sessionfinish(session):
         json.dump(
             {
                 "registered": session.config.pluginmanager.has_plugin("@PLUGIN@"),
-                "imported": "pytest_ohpen.allure_results" in sys.modules,
+                "imported": "pytest_ohpen.plugin.allure" in sys.modules,
             },
             out,
         )

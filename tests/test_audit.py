@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from pytest_ohpen.audit import (
+from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.records.store import (
     SCHEMA_VERSION,
     AuditConflict,
     AuditRecord,
@@ -24,7 +25,6 @@ from pytest_ohpen.audit import (
     AuditWarning,
     AuditWriteError,
 )
-from pytest_ohpen.errors import OhpenError
 
 BUCKET = "ohpen-audit"
 PREFIX = "audit/v1"

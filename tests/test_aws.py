@@ -14,8 +14,13 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 
-from pytest_ohpen.aws import AwsClients, client_timeouts, describe_preflight_failure, verify_account
-from pytest_ohpen.environments import Environment
+from pytest_ohpen.aws.clients import (
+    AwsClients,
+    client_timeouts,
+    describe_preflight_failure,
+    verify_account,
+)
+from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.errors import PreflightError
 
 SECRETS = ("fake-secret-ohpen-test-do-not-leak", "AKIAFAKEOHPENTEST0001")

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 from conftest import moto_clients
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.awslambda import (
     check_lambda_active,
@@ -27,9 +27,9 @@ from pytest_ohpen.checks.awslambda import (
 from pytest_ohpen.checks.glue import check_glue_job_exists
 from pytest_ohpen.checks.s3 import check_bucket_accessible
 from pytest_ohpen.checks.stepfunctions import check_state_machine_active, state_machine_arn
+from pytest_ohpen.config.environments import Resources
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
-from pytest_ohpen.environments import Resources
 
 WHERE = Where("123456789012", "eu-west-1")
 RESOURCES = Resources(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.configuration import (
     TargetError,
@@ -29,10 +29,10 @@ from pytest_ohpen.checks.configuration import (
     state_machine_differences,
 )
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
+from pytest_ohpen.config.environments import Environment, Resources
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack, terraform_state
-from pytest_ohpen.environments import Environment, Resources
-from pytest_ohpen.statefile import list_versions
+from pytest_ohpen.terraform.state_versions import list_versions
 
 WHERE = Where("123456789012", "eu-west-1")
 JOB = "ohpen-transaction-etl-spark"

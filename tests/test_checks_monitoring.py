@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 from conftest import moto_clients
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.monitoring import (
     check_alarm_operational,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import moto_clients
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.pipeline import (
     VERIFICATION_PREFIX,

@@ -19,7 +19,7 @@ import pytest
 from botocore.stub import Stubber
 from conftest import moto_clients
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.security import (
     check_kms_encryption,

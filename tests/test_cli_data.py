@@ -30,9 +30,9 @@ from test_datapointer import (
 )
 
 from pytest_ohpen import cli
-from pytest_ohpen.audit import AuditRecord, AuditStore
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.cli import data
+from pytest_ohpen.records.store import AuditRecord, AuditStore
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

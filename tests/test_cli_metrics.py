@@ -19,8 +19,8 @@ import boto3
 import pytest
 
 from pytest_ohpen import cli
-from pytest_ohpen.audit import AuditStore
 from pytest_ohpen.cli import metrics as cli_metrics
+from pytest_ohpen.records.store import AuditStore
 
 NOW = datetime(2024, 9, 30, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"

@@ -17,13 +17,13 @@ import boto3
 import pytest
 
 from pytest_ohpen import cli
-from pytest_ohpen.audit import AuditStore
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.cli import state
+from pytest_ohpen.config.environments import Environment, Resources
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, STATE_LINEAGE, Stack
-from pytest_ohpen.environments import Environment, Resources
-from pytest_ohpen.statefile import list_versions, parse_state, read_version
+from pytest_ohpen.records.store import AuditStore
+from pytest_ohpen.terraform.state_versions import list_versions, parse_state, read_version
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

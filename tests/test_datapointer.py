@@ -17,7 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from pytest_ohpen.datapointer import (
+from pytest_ohpen.config.environments import DataLayer
+from pytest_ohpen.rollback.data_pointer import (
     DataRollbackConflict,
     DataRollbackRefused,
     apply_data_rollback,
@@ -25,7 +26,6 @@ from pytest_ohpen.datapointer import (
     plan_data_rollback,
     read_pointer,
 )
-from pytest_ohpen.environments import DataLayer
 
 REGION = "eu-west-1"
 BUCKET = "ohpen-silver"

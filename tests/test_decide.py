@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from pytest_ohpen.gitinfo import GitFacts
-from pytest_ohpen.locks import LockInfo
 from pytest_ohpen.readiness.decide import BLOCKED, NOT_NEEDED, READY, Verdict, decide
 from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
-from pytest_ohpen.running import RunningWork
-from pytest_ohpen.statefile import StateSummary, StateVersion
+from pytest_ohpen.readiness.git_facts import GitFacts
+from pytest_ohpen.readiness.work_in_progress import RunningWork
+from pytest_ohpen.terraform.locks import LockInfo
+from pytest_ohpen.terraform.state_versions import StateSummary, StateVersion
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LINEAGE = "4f0c2a9e-7d1b-4c55-9a3e-1b2c3d4e5f60"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, environments_toml, local_env
 
-from pytest_ohpen.drill import CATALOGUE, DrillRun, choose_fault, refuse_unless_drills
-from pytest_ohpen.environments import Environment, Resources
+from pytest_ohpen.config.environments import Environment, Resources
 from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.rollback.drill import CATALOGUE, DrillRun, choose_fault, refuse_unless_drills
 
 DRILL = REPO / "suites" / "drill" / "test_drill.py"
 ROLES = [

@@ -1,6 +1,6 @@
 """The environments file: what a valid file loads to, and the one-line error each mistake gives.
 
-Pure unit tests of ``pytest_ohpen.environments``; no pytest run, no AWS.
+Pure unit tests of ``pytest_ohpen.config.environments``; no pytest run, no AWS.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ohpen.environments import Environment, Resources, load_environment, read_file
+from pytest_ohpen.config.environments import Environment, Resources, load_environment, read_file
 from pytest_ohpen.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "environments.toml"

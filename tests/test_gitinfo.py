@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ohpen.gitinfo import GitFacts, git_facts
+from pytest_ohpen.readiness.git_facts import GitFacts, git_facts
 
 IDENTITY = ("-c", "user.name=Ohpen Test", "-c", "user.email=test@ohpen.invalid")
 

@@ -15,7 +15,7 @@ import botocore.exceptions
 import pytest
 
 from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY
-from pytest_ohpen.locks import LockInfo, dynamodb_lock, s3_lockfile
+from pytest_ohpen.terraform.locks import LockInfo, dynamodb_lock, s3_lockfile
 
 REGION = "eu-west-1"
 TABLE = "ohpen-terraform-locks"

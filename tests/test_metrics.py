@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from pytest_ohpen import metrics
-from pytest_ohpen.audit import AuditRecord, AuditStore
-from pytest_ohpen.metrics import Metrics, MetricsWarning, TargetResult
+from pytest_ohpen.metrics import compute as metrics
+from pytest_ohpen.metrics.compute import Metrics, MetricsWarning, TargetResult
+from pytest_ohpen.records.store import AuditRecord, AuditStore
 
 NOW = datetime(2024, 9, 30, 12, 0, tzinfo=UTC)
 SINCE = datetime(2024, 5, 1, tzinfo=UTC)

@@ -205,7 +205,7 @@ def test_plain_tests_need_no_environment_and_import_no_aws(pytester: pytest.Pyte
         import sys
 
         def test_plain():
-            assert "pytest_ohpen.plugin" in sys.modules
+            assert "pytest_ohpen.plugin.hooks" in sys.modules
             assert "boto3" not in sys.modules and "botocore" not in sys.modules
             assert "moto" not in sys.modules
     """

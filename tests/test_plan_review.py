@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.plan_review import (
+from pytest_ohpen.terraform.plan_review import (
     DATA_BEARING,
     PlanFormatError,
     PlanReview,

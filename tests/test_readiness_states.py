@@ -19,12 +19,12 @@ import pytest
 from conftest import SIX_RESOURCES, environments_toml
 from test_readiness_run import make_git_repo
 
-from pytest_ohpen.audit import AuditStore
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.cli import main
+from pytest_ohpen.config.environments import Environment, load_environment
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, Stack, terraform_state
-from pytest_ohpen.environments import Environment, load_environment
+from pytest_ohpen.records.store import AuditStore
 
 ENV = "ext"
 ACCOUNT_ID = "123456789012"

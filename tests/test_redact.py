@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.redact import REDACTED, redact, redact_text, secrets_from_environ
+from pytest_ohpen.records.redact import REDACTED, redact, redact_text, secrets_from_environ
 
 FAKE_KEY_ID = "AKIAFAKEOHPENTEST0001"
 FAKE_SECRET = "fake-secret-ohpen-test-do-not-leak"

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from pytest_ohpen.checks.base import CheckFailed
-from pytest_ohpen.gitinfo import GitFacts
-from pytest_ohpen.locks import LockInfo
-from pytest_ohpen.outcomes import CheckOutcomes
+from pytest_ohpen.plugin.outcomes import CheckOutcomes
 from pytest_ohpen.readiness.decide import decide
 from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
+from pytest_ohpen.readiness.git_facts import GitFacts
 from pytest_ohpen.readiness.report import build_report, summary_lines, to_json, to_markdown
-from pytest_ohpen.statefile import StateSummary, StateVersion
+from pytest_ohpen.terraform.locks import LockInfo
+from pytest_ohpen.terraform.state_versions import StateSummary, StateVersion
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LINEAGE = "4f0c2a9e-7d1b-4c55-9a3e-1b2c3d4e5f60"

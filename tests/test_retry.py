@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.retry import RetryPolicy, SettleWindow, retry_policy
+from pytest_ohpen.plugin.retries import RetryPolicy, SettleWindow, retry_policy
 
 
 def policy(

@@ -31,13 +31,13 @@ import pytest
 from conftest import environments_toml
 from fake_terraform import install_fake_terraform, read_log
 
-from pytest_ohpen.audit import AuditRecord, AuditStore
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.cli import main
-from pytest_ohpen.environments import Terraform, load_environment
-from pytest_ohpen.incident import incident_markdown
-from pytest_ohpen.rollback import RollbackRequest, rollback_terraform
-from pytest_ohpen.terraform import TerraformRunner, aws_subprocess_env, backend_config
+from pytest_ohpen.config.environments import Terraform, load_environment
+from pytest_ohpen.records.store import AuditRecord, AuditStore
+from pytest_ohpen.rollback.incident import incident_markdown
+from pytest_ohpen.rollback.reapply import RollbackRequest, rollback_terraform
+from pytest_ohpen.terraform.binary import TerraformRunner, aws_subprocess_env, backend_config
 
 ENV: Final = "prod"
 ACCOUNT_ID: Final = "123456789012"

@@ -31,7 +31,7 @@ from test_rollback import (
     use_stand_in,
 )
 
-from pytest_ohpen.incident import TO_FILL
+from pytest_ohpen.rollback.incident import TO_FILL
 
 SCRIPT: Final = Path(__file__).resolve().parents[1] / "scripts" / "rollback_terraform.sh"
 

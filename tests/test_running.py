@@ -17,7 +17,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pytest_ohpen.running import RunningWork, running_executions, running_glue_runs
+from pytest_ohpen.readiness.work_in_progress import (
+    RunningWork,
+    running_executions,
+    running_glue_runs,
+)
 
 REGION = "eu-west-1"
 MACHINE = "ohpen-etl-orchestration"

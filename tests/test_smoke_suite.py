@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import SIX_RESOURCES, environments_toml, local_env
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.config.environments import Environment, Resources
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
-from pytest_ohpen.environments import Environment, Resources
 
 ALL_IDS = [
     "test_bucket_accessible[ohpen-bronze]",

@@ -24,7 +24,7 @@ from pytest_ohpen.emulator.stack import (
     Stack,
     terraform_state,
 )
-from pytest_ohpen.statefile import (
+from pytest_ohpen.terraform.state_versions import (
     StateParseError,
     StateVersion,
     bucket_versioning,

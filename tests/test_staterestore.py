@@ -19,11 +19,10 @@ import boto3
 import pytest
 from conftest import moto_clients
 
+from pytest_ohpen.config.environments import Terraform
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, STATE_LINEAGE, Stack
-from pytest_ohpen.environments import Terraform
-from pytest_ohpen.statefile import list_versions, parse_state, read_version
-from pytest_ohpen.staterestore import (
+from pytest_ohpen.terraform.restore import (
     LOCK_OPERATION,
     RestorePlan,
     RestoreRefused,
@@ -33,6 +32,7 @@ from pytest_ohpen.staterestore import (
     check_unlocked,
     plan_restore,
 )
+from pytest_ohpen.terraform.state_versions import list_versions, parse_state, read_version
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

@@ -18,11 +18,10 @@ import boto3
 import pytest
 from fake_terraform import install_fake_terraform, read_log
 
-from pytest_ohpen.aws import EMBEDDED_CREDENTIALS
-from pytest_ohpen.environments import Terraform
+from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
+from pytest_ohpen.config.environments import Terraform
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.plan_review import review_plan
-from pytest_ohpen.terraform import (
+from pytest_ohpen.terraform.binary import (
     TerraformError,
     TerraformRunner,
     aws_subprocess_env,
@@ -32,6 +31,7 @@ from pytest_ohpen.terraform import (
     last_error_line,
     terraform_version,
 )
+from pytest_ohpen.terraform.plan_review import review_plan
 
 REGION: Final = "eu-west-1"
 LOCK_TABLE = "ohpen-terraform-locks"

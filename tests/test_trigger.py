@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ohpen import trigger
 from pytest_ohpen.readiness.decide import BLOCKED, NOT_NEEDED, READY
-from pytest_ohpen.trigger import (
+from pytest_ohpen.rollback import trigger
+from pytest_ohpen.rollback.trigger import (
     CommandError,
     CommandResult,
     TriggerDecision,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_ohpen.drill import CATALOGUE
+from pytest_ohpen.rollback.drill import CATALOGUE
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"

@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_ohpen import statefile
 from pytest_ohpen.checks.awslambda import NOT_FOUND as LAMBDA_NOT_FOUND
 from pytest_ohpen.checks.base import CheckFailed, Where, probing
 from pytest_ohpen.checks.glue import NOT_FOUND as GLUE_NOT_FOUND
 from pytest_ohpen.checks.stepfunctions import NOT_FOUND as SFN_NOT_FOUND
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
+from pytest_ohpen.terraform import state_versions as statefile
 
 EXPLICIT = "--target-state-version"
 KNOWN_GOOD = "known-good mark"

@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pytest_ohpen.run import OhpenRun
-from pytest_ohpen.settings import DEFAULT_TARGETS, Settings, first_given
+from pytest_ohpen.config.settings import DEFAULT_TARGETS, Settings, first_given
+from pytest_ohpen.context import OhpenRun
 
 EXIT_OK, EXIT_NO, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]

@@ -25,9 +25,9 @@ def register(commands: Any) -> None:
 
 def _incidents(args: argparse.Namespace) -> tuple[str, list[Any]]:
     """Read incident records from the local audit directory (no AWS call needed)."""
-    from pytest_ohpen.audit import AuditStore
-    from pytest_ohpen.incident import KIND
-    from pytest_ohpen.run import OhpenRun
+    from pytest_ohpen.context import OhpenRun
+    from pytest_ohpen.records.store import AuditStore
+    from pytest_ohpen.rollback.incident import KIND
 
     settings = settings_from(args)
     env = OhpenRun(lambda: settings, Path.cwd()).environment
@@ -50,7 +50,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """The incident as the playbook's Markdown entry."""
-    from pytest_ohpen.incident import incident_markdown
+    from pytest_ohpen.rollback.incident import incident_markdown
 
     env_name, records = _incidents(args)
     for record in records:

@@ -69,9 +69,9 @@ def _usage(message: str) -> int:
 
 def run_metrics(args: argparse.Namespace) -> int:
     """Compute, print, optionally chart and publish; the exit code says whether targets hold."""
-    from pytest_ohpen import metrics
-    from pytest_ohpen.audit import AuditStore
-    from pytest_ohpen.run import OhpenRun
+    from pytest_ohpen.context import OhpenRun
+    from pytest_ohpen.metrics import compute as metrics
+    from pytest_ohpen.records.store import AuditStore
 
     now = _now()
     try:
@@ -126,7 +126,7 @@ def _publish(args: argparse.Namespace, environment: str, figures: Any) -> None:
     """Put the figures to CloudWatch after the account guard; errors are one line."""
     import botocore.exceptions
 
-    from pytest_ohpen import metrics
+    from pytest_ohpen.metrics import compute as metrics
 
     with redirect_stdout(sys.stderr), open_run(args) as run:
         try:

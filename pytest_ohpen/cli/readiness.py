@@ -41,7 +41,7 @@ def register(commands: Any) -> None:
 
 def run_readiness(args: argparse.Namespace) -> int:
     """Preflight, gather, decide, write the report; exit 0 READY, 1 BLOCKED."""
-    from pytest_ohpen.finish import Finish, finish
+    from pytest_ohpen.readiness.conclude import Finish, finish
 
     report = args.report.resolve() if args.report else None
     with open_run(args, readiness_report=report, rollback_target=args.rollback_target) as run:

@@ -22,11 +22,9 @@ from pytest_ohpen.cli.common import (
     environment_options,
     open_run,
 )
-from pytest_ohpen.environments import Environment, Terraform
+from pytest_ohpen.config.environments import Environment, Terraform
 from pytest_ohpen.errors import ConfigError, OhpenError
-from pytest_ohpen.files import write_atomic
-from pytest_ohpen.statefile import StateParseError, StateVersion, list_versions, read_version
-from pytest_ohpen.staterestore import (
+from pytest_ohpen.terraform.restore import (
     RestoreIncomplete,
     RestorePlan,
     RestoreRefused,
@@ -38,6 +36,13 @@ from pytest_ohpen.staterestore import (
     read_latest,
     validate_state,
 )
+from pytest_ohpen.terraform.state_versions import (
+    StateParseError,
+    StateVersion,
+    list_versions,
+    read_version,
+)
+from pytest_ohpen.util.files import write_atomic
 
 AUDIT_KIND = "state_restore"
 BACKUPS = "backups"

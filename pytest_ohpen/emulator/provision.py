@@ -11,7 +11,7 @@ import json
 import zipfile
 from typing import Any
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.emulator.stack import (
     STATE_SERIALS,
     Stack,

@@ -9,11 +9,11 @@ import time
 import urllib.request
 from dataclasses import dataclass
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.emulator.faults import Fault, inject
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
-from pytest_ohpen.environments import Environment
 from pytest_ohpen.errors import ConfigError
 
 MOTO_CONFIG = {

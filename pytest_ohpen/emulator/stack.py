@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pytest_ohpen.environments import Environment
+from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.errors import ConfigError
 
 STATE_BUCKET = "ohpen-terraform-state"

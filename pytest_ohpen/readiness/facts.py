@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_ohpen.gitinfo import GitFacts
-    from pytest_ohpen.locks import LockInfo
-    from pytest_ohpen.running import RunningWork
-    from pytest_ohpen.statefile import StateSummary, StateVersion
+    from pytest_ohpen.readiness.git_facts import GitFacts
+    from pytest_ohpen.readiness.work_in_progress import RunningWork
+    from pytest_ohpen.terraform.locks import LockInfo
+    from pytest_ohpen.terraform.state_versions import StateSummary, StateVersion
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,19 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pytest_ohpen import gitinfo, locks, running, statefile
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.base import describe_client_error
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
+from pytest_ohpen.readiness import git_facts as gitinfo
+from pytest_ohpen.readiness import work_in_progress as running
 from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
+from pytest_ohpen.terraform import locks
+from pytest_ohpen.terraform import state_versions as statefile
 
 if TYPE_CHECKING:
-    from pytest_ohpen.audit import AuditStore
-    from pytest_ohpen.aws import AwsClients
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.config.environments import Environment
+    from pytest_ohpen.records.store import AuditStore
 
 T = TypeVar("T")
 DEFAULT_TARGET_REF = "HEAD~1"

@@ -15,13 +15,13 @@ import time
 
 import pytest
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.configuration import TargetState, resolve_target
 from pytest_ohpen.checks.pipeline import run_pipeline
-from pytest_ohpen.drill import DrillRun
-from pytest_ohpen.environments import Environment
-from pytest_ohpen.verify import all_checks, run_checks
+from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.rollback.drill import DrillRun
+from pytest_ohpen.rollback.drill_checks import all_checks, run_checks
 
 pytestmark = pytest.mark.ohpen_drill
 EMBEDDED = (
@@ -144,7 +144,7 @@ def _apply_rollback(env: Environment, baseline: TargetState | None) -> dict[str,
     """The environment's rollback command with --apply, approved by the drill."""
     from pathlib import Path
 
-    from pytest_ohpen.trigger import CommandError, build_command, run_command
+    from pytest_ohpen.rollback.trigger import CommandError, build_command, run_command
 
     try:
         argv = build_command(

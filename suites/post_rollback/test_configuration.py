@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.configuration import (
     TargetState,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.monitoring import (
     check_alarm_operational,
     check_topic_subscribed,
     topic_arn,
 )
-from pytest_ohpen.environments import Environment
+from pytest_ohpen.config.environments import Environment
 
 
 def _failure_topic(env: Environment, where: Where) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.pipeline import run_pipeline
-from pytest_ohpen.environments import Environment
+from pytest_ohpen.config.environments import Environment
 
 
 @pytest.mark.ohpen_pipeline

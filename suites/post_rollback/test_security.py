@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.security import (
     check_kms_encryption,
@@ -15,7 +15,7 @@ from pytest_ohpen.checks.security import (
     check_tls_only,
     check_versioning_enabled,
 )
-from pytest_ohpen.environments import Environment
+from pytest_ohpen.config.environments import Environment
 
 
 def test_bucket_blocks_public_access(

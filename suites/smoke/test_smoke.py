@@ -2,10 +2,10 @@
 
     pytest suites/smoke --env prod
 
-The test functions live in `pytest_ohpen.suite_smoke`, shared with suites/post_rollback.
+The test functions live in `pytest_ohpen.plugin.smoke_tests`, shared with suites/post_rollback.
 """
 
-from pytest_ohpen.suite_smoke import (  # noqa: F401  (collected from here)
+from pytest_ohpen.plugin.smoke_tests import (  # noqa: F401  (collected from here)
     test_bucket_accessible,
     test_glue_job_exists,
     test_lambda_active,

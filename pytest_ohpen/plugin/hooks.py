@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from pytest_ohpen.checks.base import CheckFailed
+from pytest_ohpen.config.settings import add_options
+from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import ConfigError, OhpenError
-from pytest_ohpen.fixtures import (  # noqa: F401  (fixtures are registered by being here)
+from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are registered by being here)
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
     ohpen_alarm,
@@ -31,11 +33,9 @@ from pytest_ohpen.fixtures import (  # noqa: F401  (fixtures are registered by b
     ohpen_target_state,
     ohpen_where,
 )
-from pytest_ohpen.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
-from pytest_ohpen.retry import SettleWindow, retry_policy
-from pytest_ohpen.run import OhpenRun
-from pytest_ohpen.settings import add_options
-from pytest_ohpen.state import RUN_KEY, run_of
+from pytest_ohpen.plugin.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
+from pytest_ohpen.plugin.retries import SettleWindow, retry_policy
+from pytest_ohpen.plugin.stash import RUN_KEY, run_of
 
 USAGE_PREFIX = "ohpen: "
 PIPELINE_MARKER = "ohpen_pipeline"
@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from pytest_ohpen import hookspecs
+    from pytest_ohpen.plugin import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
 
@@ -74,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if _is_xdist_controller(config):
         config.pluginmanager.register(XdistController(run), "ohpen-xdist-controller")
     if getattr(config.option, "allure_report_dir", None):  # allure-pytest's --alluredir
-        from pytest_ohpen.allure_results import register
+        from pytest_ohpen.plugin.allure import register
 
         register(config)
 
@@ -221,7 +221,7 @@ class XdistController:
 def _preflight(config: pytest.Config, run: OhpenRun) -> None:
     """Embedded account and account guard, then the readiness reporter on this process."""
     run.preflight()
-    from pytest_ohpen.reporter import PLUGIN_NAME, ReadinessReporter  # only runs that check
+    from pytest_ohpen.plugin.reporter import PLUGIN_NAME, ReadinessReporter  # only runs that check
 
     if not config.pluginmanager.has_plugin(PLUGIN_NAME):
         config.pluginmanager.register(ReadinessReporter(run), PLUGIN_NAME)
@@ -229,7 +229,7 @@ def _preflight(config: pytest.Config, run: OhpenRun) -> None:
 
 def _refuse_unsafe_drill(config: pytest.Config, run: OhpenRun) -> None:
     """The drill breaks things on purpose: only where drills = true, one fault, in order."""
-    from pytest_ohpen.drill import choose_fault, refuse_unless_drills
+    from pytest_ohpen.rollback.drill import choose_fault, refuse_unless_drills
 
     refuse_unless_drills(run.environment)
     choose_fault(run.settings.drill_fault, run.environment)

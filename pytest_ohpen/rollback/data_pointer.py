@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pytest_ohpen.environments import DataLayer
+from pytest_ohpen.config.environments import DataLayer
 from pytest_ohpen.errors import OhpenError
 
 SCHEMA_VERSION = 1

@@ -14,19 +14,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.config.settings import Settings
 from pytest_ohpen.errors import ConfigError
-from pytest_ohpen.settings import Settings
 
 EMBEDDED_ENDPOINT_VARIABLE = "OHPEN_EMBEDDED_ENDPOINT"
 """Set by the rollback trigger for its command: an emulated environment then attaches to the
 running embedded account instead of starting a new one. Ignored for real accounts."""
 
 if TYPE_CHECKING:
-    from pytest_ohpen.audit import AuditStore
-    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.checks import Where
+    from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.emulator.server import EmbeddedAccount
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.records.store import AuditStore
 
 
 class OhpenRun:
@@ -62,7 +62,9 @@ class OhpenRun:
             path = self.settings.targets
             if chosen is None:
                 raise ConfigError(self._no_environment_message())
-            from pytest_ohpen import environments  # not at import: `pytest --help` stays cheap
+            from pytest_ohpen.config import (
+                environments,  # not at import: `pytest --help` stays cheap
+            )
 
             self._env = environments.load_environment(
                 path, chosen.value, chosen.written, self.settings.targets_source
@@ -72,7 +74,7 @@ class OhpenRun:
     def _no_environment_message(self) -> str:
         path = self.settings.targets
         try:
-            from pytest_ohpen import environments
+            from pytest_ohpen.config import environments
 
             document = environments.read_file(path, self.settings.targets_source)
             known = environments.environment_names(document)
@@ -88,7 +90,7 @@ class OhpenRun:
     def clients(self) -> AwsClients:
         """The run's shared AWS clients, pointed at the embedded account when there is one."""
         if self._clients is None:
-            from pytest_ohpen.aws import AwsClients
+            from pytest_ohpen.aws.clients import AwsClients
 
             self._clients = AwsClients(self.environment, endpoint_url=self.endpoint_url)
         return self._clients
@@ -125,7 +127,7 @@ class OhpenRun:
             self._clients = None
         elif env.emulated:
             self._start_embedded_account(omitted)
-        from pytest_ohpen.aws import verify_account
+        from pytest_ohpen.aws.clients import verify_account
 
         caller = verify_account(self.clients)
         self.caller_arn = caller
@@ -172,7 +174,7 @@ class OhpenRun:
 
     def audit_store(self) -> AuditStore:
         """The environment's append-only audit store (local directory, S3 when configured)."""
-        from pytest_ohpen.audit import AuditStore
+        from pytest_ohpen.records.store import AuditStore
 
         audit = self.environment.audit
         s3 = self.clients.client("s3") if audit.bucket else None

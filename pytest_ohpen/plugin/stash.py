@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.run import OhpenRun
-from pytest_ohpen.settings import resolve
+from pytest_ohpen.config.settings import resolve
+from pytest_ohpen.context import OhpenRun
 
 RUN_KEY = pytest.StashKey[OhpenRun]()
 

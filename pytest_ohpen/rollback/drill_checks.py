@@ -23,8 +23,8 @@ from pytest_ohpen.checks import (
 )
 
 if TYPE_CHECKING:
-    from pytest_ohpen.aws import AwsClients
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.config.environments import Environment
 
 
 def all_checks(

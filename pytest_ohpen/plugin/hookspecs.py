@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.readiness.facts import ReadinessFacts
 
 

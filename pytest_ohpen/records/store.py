@@ -4,7 +4,7 @@ A rollback decision must be explainable afterwards, so every record is written o
 never rewritten: locally through a hard link (atomic and exclusive: a record is either
 absent or complete, and an existing one is never replaced) and, when a bucket is given,
 to S3 with ``If-None-Match: *`` (S3 refuses to replace an existing key). Data passes
-through :func:`pytest_ohpen.redact.redact` first, so no credential is ever stored.
+through :func:`pytest_ohpen.records.redact.redact` first, so no credential is ever stored.
 
 Layout, locally and under the S3 prefix: ``<environment>/<kind>/<id>.json``.
 """
@@ -26,7 +26,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.redact import redact
+from pytest_ohpen.records.redact import redact
 
 SCHEMA_VERSION = 1
 """The version of a record's JSON layout; a record from a newer plugin is not read."""

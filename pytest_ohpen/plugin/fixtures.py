@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ohpen.state import run_of
+from pytest_ohpen.plugin.stash import run_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from pytest_ohpen.aws import AwsClients
+    from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.checks import Where
     from pytest_ohpen.checks.configuration import TargetState
-    from pytest_ohpen.drill import DrillRun
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.config.environments import Environment
+    from pytest_ohpen.rollback.drill import DrillRun
 
 RESOURCE_FIXTURES = {
     "ohpen_bucket": "buckets",
@@ -139,7 +139,7 @@ def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
 def ohpen_drill(pytestconfig: pytest.Config) -> Iterator[DrillRun]:
     """The rollback drill's timeline; recorded in the audit store (kind "drill") at the end,
     whatever happened."""
-    from pytest_ohpen.drill import KIND, DrillRun, choose_fault
+    from pytest_ohpen.rollback.drill import KIND, DrillRun, choose_fault
 
     run = run_of(pytestconfig)
     fault, resource = choose_fault(run.settings.drill_fault, run.environment)

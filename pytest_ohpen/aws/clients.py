@@ -18,7 +18,7 @@ from pytest_ohpen.errors import PreflightError
 if TYPE_CHECKING:
     import boto3
 
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.config.environments import Environment
 
 CALLS_PER_CHECK = 2
 """The most AWS calls one check makes (a bucket: head, then list one key)."""

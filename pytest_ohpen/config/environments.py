@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_ohpen.config.schema import REQUIRED, REQUIRED_IN, SPEC
 from pytest_ohpen.errors import ConfigError
-from pytest_ohpen.schema import REQUIRED, REQUIRED_IN, SPEC
 
 DEFAULTS_TABLE = "defaults"
 DEFAULT_AUDIT_DIRECTORY = "reports/audit"

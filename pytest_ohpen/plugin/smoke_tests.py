@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.awslambda import check_lambda_active, check_lambda_invocable
 from pytest_ohpen.checks.glue import check_glue_job_exists

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen.aws import EMBEDDED_CREDENTIALS
+from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.trigger import KILL_GRACE_SECONDS, run_command
+from pytest_ohpen.rollback.trigger import KILL_GRACE_SECONDS, run_command
 
 if TYPE_CHECKING:
-    from pytest_ohpen.environments import Terraform
+    from pytest_ohpen.config.environments import Terraform
 
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 """Set for every step; CHECKPOINT_DISABLE stops Terraform's call home for update checks."""

@@ -27,11 +27,16 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pytest_ohpen.environments import Terraform
+from pytest_ohpen.config.environments import Terraform
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.files import write_atomic
-from pytest_ohpen.locks import LockInfo, dynamodb_lock, s3_lockfile
-from pytest_ohpen.statefile import StateParseError, StateSummary, list_versions, parse_state
+from pytest_ohpen.terraform.locks import LockInfo, dynamodb_lock, s3_lockfile
+from pytest_ohpen.terraform.state_versions import (
+    StateParseError,
+    StateSummary,
+    list_versions,
+    parse_state,
+)
+from pytest_ohpen.util.files import write_atomic
 
 MIN_STATE_BYTES = 64
 """Below this a body cannot be a state Terraform wrote (its empty state is ~180 bytes)."""

@@ -19,13 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen import worktree
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.files import write_atomic
-from pytest_ohpen.incident import KIND as INCIDENT
-from pytest_ohpen.incident import incident_data, incident_markdown
-from pytest_ohpen.plan_review import PlanReview, render_review, review_plan
-from pytest_ohpen.terraform import (
+from pytest_ohpen.rollback import worktree
+from pytest_ohpen.rollback.incident import KIND as INCIDENT
+from pytest_ohpen.rollback.incident import incident_data, incident_markdown
+from pytest_ohpen.terraform.binary import (
     TerraformError,
     TerraformRunner,
     aws_subprocess_env,
@@ -34,11 +32,13 @@ from pytest_ohpen.terraform import (
     find_terraform,
     terraform_version,
 )
+from pytest_ohpen.terraform.plan_review import PlanReview, render_review, review_plan
+from pytest_ohpen.util.files import write_atomic
 
 if TYPE_CHECKING:
-    from pytest_ohpen.audit import AuditStore
-    from pytest_ohpen.aws import AwsClients
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.config.environments import Environment
+    from pytest_ohpen.records.store import AuditStore
 
 DEFAULT_TARGET = "HEAD~1"
 
@@ -149,7 +149,7 @@ def _apply(
     req: RollbackRequest, runner: TerraformRunner, plan_file: Path, outcome: RollbackOutcome
 ) -> None:
     """Back up the current state, apply the reviewed plan, restore the backup on failure."""
-    from pytest_ohpen import statefile
+    from pytest_ohpen.terraform import state_versions as statefile
 
     assert req.env.terraform is not None
     tf, s3 = req.env.terraform, req.clients.client("s3")
@@ -179,7 +179,7 @@ def _apply(
 
 def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: RollbackOutcome) -> None:
     """After a failed apply: make the pre-rollback state the latest version again."""
-    from pytest_ohpen import staterestore
+    from pytest_ohpen.terraform import restore as staterestore
 
     assert req.env.terraform is not None
     tf, s3 = req.env.terraform, req.clients.client("s3")

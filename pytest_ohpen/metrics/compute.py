@@ -38,8 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pytest_ohpen.audit import AuditRecord
-from pytest_ohpen.files import write_atomic
+from pytest_ohpen.records.store import AuditRecord
+from pytest_ohpen.util.files import write_atomic
 
 SCHEMA_VERSION = 1
 """The version of :func:`to_json`'s layout."""

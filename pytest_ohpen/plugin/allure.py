@@ -14,7 +14,7 @@ Allure report needs beyond pass and fail.
   "ohpen rollback readiness (<env>)", carrying the readiness report, the rollback command's
   output and the approval record as attachments.
 
-Everything this module writes passes through :mod:`pytest_ohpen.redact` first. The module is
+Everything this module writes passes through :mod:`pytest_ohpen.records.redact` first. The module is
 imported only when ``--alluredir`` is given; allure has no type hints, so it is used as Any.
 """
 
@@ -36,13 +36,13 @@ import pytest
 from allure_commons import model2 as _model2
 
 from pytest_ohpen import __version__
-from pytest_ohpen.files import write_atomic
-from pytest_ohpen.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
+from pytest_ohpen.plugin.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
 from pytest_ohpen.readiness.report import summary_lines, to_json, to_markdown
-from pytest_ohpen.redact import redact, redact_text
+from pytest_ohpen.records.redact import redact, redact_text
+from pytest_ohpen.util.files import write_atomic
 
 if TYPE_CHECKING:
-    from pytest_ohpen.environments import Environment
+    from pytest_ohpen.config.environments import Environment
 
 allure: Any = _allure
 model: Any = _model2
@@ -295,7 +295,7 @@ class AllureResults:
 
     @pytest.hookimpl(tryfirst=True)  # before a skip marker ends the setup
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        from pytest_ohpen.state import run_of
+        from pytest_ohpen.plugin.stash import run_of
 
         if not any(name == CHECK_PROPERTY for name, _ in item.user_properties):
             return  # not a check: nothing to say, and no environment to load

@@ -14,21 +14,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen.aws import EMBEDDED_CREDENTIALS
-from pytest_ohpen.files import write_atomic
+from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
+from pytest_ohpen.context import EMBEDDED_ENDPOINT_VARIABLE
 from pytest_ohpen.readiness.decide import NOT_NEEDED, Verdict, decide
 from pytest_ohpen.readiness.facts import FailedCheck
 from pytest_ohpen.readiness.gather import gather
 from pytest_ohpen.readiness.report import build_report, summary_lines, to_json, to_markdown
-from pytest_ohpen.redact import redact, redact_text
-from pytest_ohpen.run import EMBEDDED_ENDPOINT_VARIABLE
-from pytest_ohpen.trigger import CommandError, build_command, decide_trigger, run_command
+from pytest_ohpen.records.redact import redact, redact_text
+from pytest_ohpen.rollback.trigger import CommandError, build_command, decide_trigger, run_command
+from pytest_ohpen.util.files import write_atomic
 
 if TYPE_CHECKING:
-    from pytest_ohpen.audit import AuditStore
-    from pytest_ohpen.aws import AwsClients
-    from pytest_ohpen.environments import Environment
-    from pytest_ohpen.outcomes import CheckOutcomes
+    from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.config.environments import Environment
+    from pytest_ohpen.plugin.outcomes import CheckOutcomes
+    from pytest_ohpen.records.store import AuditStore
 
 CREDENTIAL_VARIABLES = (
     "AWS_SESSION_TOKEN",

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pytest_ohpen.aws import AwsClients
+from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.emulator.stack import Stack, role_name
-from pytest_ohpen.environments import Environment
 from pytest_ohpen.errors import ConfigError
 
 KIND = "drill"

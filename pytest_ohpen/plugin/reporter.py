@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.finish import Finish, Hooks, finish
-from pytest_ohpen.outcomes import CheckOutcomes
-from pytest_ohpen.run import OhpenRun
+from pytest_ohpen.plugin.outcomes import CheckOutcomes
+from pytest_ohpen.readiness.conclude import Finish, Hooks, finish
 
 PLUGIN_NAME = "ohpen-readiness-reporter"
 

@@ -1,0 +1,1 @@
+"""AWS clients with timeout profiles, the account guard, AWS error codes."""

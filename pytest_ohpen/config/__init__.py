@@ -1,0 +1,1 @@
+"""The environments model, its loading and the settings precedence."""

@@ -1,0 +1,1 @@
+"""The playbook's rollback metrics: compute (pure), render, publish."""

@@ -1,0 +1,1 @@
+"""Every pytest-facing piece of pytest-ohpen: hooks, options, fixtures, retries, reporter."""

@@ -1,0 +1,1 @@
+"""The append-only audit store, its record kinds, redaction and operator identity."""

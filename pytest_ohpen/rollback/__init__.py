@@ -1,0 +1,1 @@
+"""The rollback: trigger, re-apply of a git revision, data pointer, incident, drill, hand-off."""

@@ -1,0 +1,1 @@
+"""Terraform state versions, the one target choice, locks, restore, the binary, plan review."""

@@ -1,0 +1,1 @@
+"""Small shared mechanisms: files, the subprocess runner, the git runner, text tables."""
