@@ -70,7 +70,7 @@ class Terraform:
 
 
 @dataclass(frozen=True)
-class Rollback:
+class RollbackSettings:
     """How a failed run triggers the rollback command (``[<env>.rollback]``)."""
 
     command: tuple[str, ...] = ()
@@ -122,7 +122,7 @@ class Environment:
     timeout: float = 40.0
     resources: Resources = field(default_factory=Resources)
     terraform: Terraform | None = None
-    rollback: Rollback = field(default_factory=lambda: Rollback())
+    rollback: RollbackSettings = field(default_factory=lambda: RollbackSettings())
     audit: Audit = field(default_factory=lambda: Audit(Path(DEFAULT_AUDIT_DIRECTORY)))
     e2e: bool = True
     """Whether the post-rollback suite may start a pipeline execution here."""
@@ -283,8 +283,8 @@ def _terraform(base: Path, values: dict[str, Any]) -> Terraform:
     )
 
 
-def _rollback(values: dict[str, Any]) -> Rollback:
-    return Rollback(
+def _rollback(values: dict[str, Any]) -> RollbackSettings:
+    return RollbackSettings(
         command=tuple(values.get("command", ())),
         mode=values.get("mode", "dry-run"),
         auto_apply=values.get("auto_apply", False),
