@@ -18,14 +18,9 @@ import boto3
 import pytest
 
 from pytest_ohpen.config.environments import DataLayer
-from pytest_ohpen.rollback.data_pointer import (
-    DataRollbackConflict,
-    DataRollbackRefused,
-    apply_data_rollback,
-    list_runs,
-    plan_data_rollback,
-    read_pointer,
-)
+from pytest_ohpen.rollback.data_apply import DataRollbackConflict, apply_data_rollback
+from pytest_ohpen.rollback.data_plan import plan_data_rollback
+from pytest_ohpen.rollback.data_runs import DataRollbackRefused, list_runs, read_pointer
 
 REGION = "eu-west-1"
 BUCKET = "ohpen-silver"

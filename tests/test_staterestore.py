@@ -22,16 +22,14 @@ from conftest import moto_clients
 from pytest_ohpen.config.environments import Terraform
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, STATE_LINEAGE, Stack
-from pytest_ohpen.terraform.restore import (
+from pytest_ohpen.terraform.restore_apply import (
     LOCK_OPERATION,
-    RestorePlan,
-    RestoreRefused,
     StateConflict,
     apply_restore,
     backup_path,
     check_unlocked,
-    plan_restore,
 )
+from pytest_ohpen.terraform.restore_plan import RestorePlan, RestoreRefused, plan_restore
 from pytest_ohpen.terraform.state_versions import list_versions, parse_state, read_version
 
 REGION = "eu-west-1"

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from pytest_ohpen.aws.errors import error_code, error_message, http_status
+
 
 @dataclass(frozen=True)
 class Where:
@@ -47,9 +49,8 @@ def probing(kind: str, name: str, where: Where, not_found: frozenset[str]) -> It
 
 def describe_client_error(error: object, not_found: frozenset[str]) -> str:
     """'not found (NoSuchBucket)', 'access denied (AccessDenied)', 'throttled (...)' or the code."""
-    response = getattr(error, "response", {}) or {}
-    code = str(response.get("Error", {}).get("Code", "Unknown"))
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code = error_code(error)
+    status = http_status(error)
     if code in not_found:
         return f"not found ({code})"
     if code in {
@@ -68,6 +69,6 @@ def describe_client_error(error: object, not_found: frozenset[str]) -> str:
         "RequestLimitExceeded",
     }:
         return f"throttled ({code}), still after retries"
-    message = str(response.get("Error", {}).get("Message", "")).strip()
+    message = error_message(error).strip()
     detail = f": {message}" if message and message != code else ""
     return f"failed ({code}{f', HTTP {status}' if status else ''}{detail})"

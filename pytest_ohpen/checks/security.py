@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
+from pytest_ohpen.aws.errors import error_code
 from pytest_ohpen.checks.base import CheckFailed, Where, probing
 from pytest_ohpen.checks.stepfunctions import NOT_FOUND as STATE_MACHINE_NOT_FOUND
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
@@ -246,7 +247,7 @@ def _unless_absent(
         try:
             return call()
         except bex.ClientError as error:
-            if error.response.get("Error", {}).get("Code") == absent:
+            if error_code(error) == absent:
                 return None
             raise
 

@@ -4,7 +4,8 @@ The playbook's "Data Rollback (Reverting _LATEST.json)": ``runs`` is step 1 (the
 history from ``_SUCCESS`` metadata, the promoted run marked), ``rollback`` steps 2-4
 (pointer and ``current/`` switched to an earlier run, then an audit record of who, when,
 why and the previous run). A rollback is a dry run unless ``--apply``; every command runs
-after the account guard. See :mod:`pytest_ohpen.rollback.data_pointer` for the layout and guarantee.
+after the account guard. See :mod:`pytest_ohpen.rollback.data_runs` for the layout and
+:mod:`pytest_ohpen.rollback.data_apply` for the guarantee.
 """
 
 from __future__ import annotations
@@ -18,13 +19,9 @@ from typing import Any
 from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, answer_no_on, environment_options, open_run
 from pytest_ohpen.config.environments import DataLayer, Environment
 from pytest_ohpen.errors import ConfigError, OhpenError
-from pytest_ohpen.rollback.data_pointer import (
-    DataRollbackConflict,
-    DataRollbackRefused,
-    apply_data_rollback,
-    list_runs,
-    plan_data_rollback,
-)
+from pytest_ohpen.rollback.data_apply import DataRollbackConflict, apply_data_rollback
+from pytest_ohpen.rollback.data_plan import plan_data_rollback
+from pytest_ohpen.rollback.data_runs import DataRollbackRefused, list_runs
 
 AUDIT_KIND = "data_rollback"
 PROMOTED = "\u2190 promoted"

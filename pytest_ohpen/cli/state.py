@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_ohpen.aws.errors import S3_NO_VERSION_BODY, error_code
 from pytest_ohpen.cli.common import (
     EXIT_NO,
     EXIT_OK,
@@ -24,14 +25,16 @@ from pytest_ohpen.cli.common import (
 )
 from pytest_ohpen.config.environments import Environment, Terraform
 from pytest_ohpen.errors import ConfigError, OhpenError
-from pytest_ohpen.terraform.restore import (
+from pytest_ohpen.terraform.restore_apply import (
     RestoreIncomplete,
-    RestorePlan,
-    RestoreRefused,
     RestoreResult,
     StateConflict,
     apply_restore,
     check_unlocked,
+)
+from pytest_ohpen.terraform.restore_plan import (
+    RestorePlan,
+    RestoreRefused,
     plan_restore,
     read_latest,
     validate_state,
@@ -287,8 +290,7 @@ def _read_version(s3: Any, tf: Terraform, version_id: str) -> bytes | None:
     try:
         return read_version(s3, tf.state_bucket, tf.state_key, version_id)
     except bex.ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        if code in {"NoSuchVersion", "NoSuchKey", "MethodNotAllowed", "InvalidArgument", "404"}:
+        if error_code(error) in S3_NO_VERSION_BODY:
             return None
         raise
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pytest_ohpen.aws.errors import error_code
+
 SFN_NOT_FOUND = frozenset({"StateMachineDoesNotExist"})
 GLUE_NOT_FOUND = frozenset({"EntityNotFoundException"})
 GLUE_RUNNING = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
@@ -51,7 +53,7 @@ def running_executions(sfn: Any, state_machine_arn: str, name: str) -> list[Runn
                 if execution.get("status", "RUNNING") == "RUNNING"
             ]
     except bex.ClientError as error:
-        if _code(error) in SFN_NOT_FOUND:
+        if error_code(error) in SFN_NOT_FOUND:
             return []
         raise
     return found
@@ -76,14 +78,10 @@ def running_glue_runs(glue: Any, job: str) -> list[RunningWork]:
                 if run.get("JobRunState") in GLUE_RUNNING
             ]
     except bex.ClientError as error:
-        if _code(error) in GLUE_NOT_FOUND:
+        if error_code(error) in GLUE_NOT_FOUND:
             return []
         raise
     return found
-
-
-def _code(error: Any) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _iso(moment: object) -> str:

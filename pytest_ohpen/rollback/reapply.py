@@ -179,18 +179,19 @@ def _apply(
 
 def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: RollbackOutcome) -> None:
     """After a failed apply: make the pre-rollback state the latest version again."""
-    from pytest_ohpen.terraform import restore as staterestore
+    from pytest_ohpen.terraform.restore_apply import apply_restore
+    from pytest_ohpen.terraform.restore_plan import plan_restore, read_latest
 
     assert req.env.terraform is not None
     tf, s3 = req.env.terraform, req.clients.client("s3")
     try:
-        if staterestore.read_latest(s3, tf.state_bucket, tf.state_key).body == backup.read_bytes():
+        if read_latest(s3, tf.state_bucket, tf.state_key).body == backup.read_bytes():
             req.write_line(
                 "recovery: nothing to restore (the failed apply left the state unchanged)"
             )
             return
-        plan = staterestore.plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
-        result = staterestore.apply_restore(
+        plan = plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
+        result = apply_restore(
             s3,
             tf.state_bucket,
             tf.state_key,

@@ -16,8 +16,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_ohpen.aws.errors import S3_NO_SUCH_KEY, error_code
+
 LOCKFILE_SUFFIX = ".tflock"
-NO_SUCH_KEY = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def s3_lockfile(s3: Any, bucket: str, key: str) -> LockInfo | None:
     try:
         response = s3.get_object(Bucket=bucket, Key=lockfile)
     except bex.ClientError as error:
-        if error.response.get("Error", {}).get("Code") in NO_SUCH_KEY:
+        if error_code(error) in S3_NO_SUCH_KEY:
             return None
         raise
     body = response["Body"].read()
