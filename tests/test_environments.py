@@ -5,11 +5,21 @@ Pure unit tests of ``pytest_ohpen.config.environments``; no pytest run, no AWS.
 
 from __future__ import annotations
 
+from dataclasses import MISSING, Field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_ohpen.config.environments import Environment, Resources, load_environment, read_file
+from pytest_ohpen.config.environments import (
+    DEFAULT_AUDIT_DIRECTORY,
+    DataLayer,
+    Environment,
+    Resources,
+    Terraform,
+    load_environment,
+    read_file,
+)
 from pytest_ohpen.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "environments.toml"
@@ -343,3 +353,171 @@ def test_account_id_must_be_ascii_digits(tmp_path: Path) -> None:
     """Arabic-Indic digits look like an account id but never match the one STS returns."""
     with pytest.raises(ConfigError):
         load(write(tmp_path, '[prod]\naccount_id = "١٢٣٤٥٦٧٨٩٠١٢"\nregion = "eu-west-1"\n'))
+
+
+# ---------------------------------------------------------------- defaults declared once
+
+
+def declared_default(item: Field[Any]) -> Any:
+    """The default a dataclass field declares (its factory called)."""
+    if item.default_factory is not MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def test_a_key_left_out_loads_as_the_dataclass_default(tmp_path: Path) -> None:
+    """With only the required keys, every other field is what Environment declares."""
+    env = load(write(tmp_path, f"[prod]\n{VALID}"))
+    given = {"name", "source", "account_id", "region"}
+    for item in fields(Environment):
+        if item.name in given:
+            continue
+        expected = declared_default(item)
+        if item.name == "audit":  # a relative directory is taken from the file's folder
+            expected = replace(expected, directory=(tmp_path / expected.directory).resolve())
+        assert getattr(env, item.name) == expected, item.name
+
+
+def test_a_key_left_out_of_a_table_loads_as_that_tables_default(tmp_path: Path) -> None:
+    """Each table holding only its required keys loads every other key as its class declares."""
+    body = (
+        f"[prod]\n{VALID}[prod.resources]\n[prod.rollback]\n[prod.security]\n"
+        '[prod.audit]\nbucket = "b"\n'
+        '[prod.terraform]\nstate_bucket = "s"\nstate_key = "k"\n'
+        '[prod.data.silver]\nbucket = "ohpen-silver"\n'
+    )
+    env = load(write(tmp_path, body))
+    assert env.terraform is not None
+    tables: list[tuple[Any, set[str]]] = [
+        (env.resources, set()),
+        (env.rollback, set()),
+        (env.security, set()),
+        (env.audit, {"bucket", "directory"}),
+        (env.terraform, {"state_bucket", "state_key"}),
+        (env.data["silver"], {"bucket"}),
+    ]
+    for loaded, given in tables:
+        for item in fields(loaded):
+            if item.name not in given:
+                assert getattr(loaded, item.name) == declared_default(item), item.name
+    assert env.audit.directory == tmp_path / DEFAULT_AUDIT_DIRECTORY
+
+
+def test_the_documented_defaults(tmp_path: Path) -> None:
+    """The defaults the README's key tables promise, for a file that sets none of them."""
+    env = load(write(tmp_path, f'[prod]\n{VALID}[prod.data.silver]\nbucket = "ohpen-silver"\n'))
+    assert (env.pipeline_timeout, env.e2e, env.drills, env.endpoint_url) == (
+        900.0,
+        True,
+        False,
+        None,
+    )
+    assert (env.rollback.timeout, env.rollback.mode) == (900.0, "dry-run")
+    assert (env.security.kms, env.security.tls_policy) == (False, True)
+    assert (env.audit.prefix, env.audit.bucket) == ("pytest-ohpen/audit", None)
+    assert env.resources.feeds == {} and env.resources.failure_topic is None
+    assert env.data == {"silver": DataLayer(bucket="ohpen-silver", prefix="")}
+    tf = load(
+        write(tmp_path, f'[prod]\n{VALID}[prod.terraform]\nstate_bucket = "s"\nstate_key = "k"\n')
+    )
+    assert tf.terraform == Terraform(
+        "s", "k", lock_table=None, version=None, repo=None, working_dir="."
+    )
+
+
+def test_file_values_load_as_the_types_the_checks_use(tmp_path: Path) -> None:
+    """TOML lists load as tuples and whole seconds as floats, so values compare and hash alike."""
+    body = (
+        f"[prod]\n{VALID}retry_delay = 2\ntimeout = 5\npipeline_timeout = 7\n"
+        '[prod.resources]\nbuckets = ["a-b-c"]\nlambdas = ["fn"]\n'
+        '[prod.resources.feeds]\n"a-b-c" = ["table x"]\n'
+        '[prod.rollback]\ncommand = ["rb.sh"]\ntimeout = 3\n'
+        '[prod.data.gold]\nbucket = "go-ld"\nprefix = "g/"\n'
+    )
+    env = load(write(tmp_path, body))
+    seconds = (env.retry_delay, env.timeout, env.pipeline_timeout, env.rollback.timeout)
+    assert seconds == (2.0, 5.0, 7.0, 3.0)
+    assert all(isinstance(value, float) for value in seconds)
+    assert (env.resources.buckets, env.resources.lambdas) == (("a-b-c",), ("fn",))
+    assert env.resources.feeds == {"a-b-c": ("table x",)}
+    assert env.rollback.command == ("rb.sh",)
+    assert env.data == {"gold": DataLayer(bucket="go-ld", prefix="g/")}
+    assert env.affected_by("a-b-c") == ("table x",)
+
+
+def test_required_keys_are_checked_after_defaults_merge(tmp_path: Path) -> None:
+    """[defaults.terraform] may hold part of the table; the environment must complete it."""
+    partial = '[defaults.terraform]\nstate_bucket = "s"\n'
+    path = write(tmp_path, f"{partial}[prod]\n{VALID}")
+    assert config_error(path) == (
+        f"{path}: [prod.terraform] state_key: missing; [terraform] needs state_key"
+    )
+    completed = write(tmp_path, f'{partial}[prod]\n{VALID}[prod.terraform]\nstate_key = "k"\n')
+    terraform = load(completed).terraform
+    assert terraform is not None and (terraform.state_bucket, terraform.state_key) == ("s", "k")
+
+
+DATA_ERRORS = {
+    "data not a table": (
+        "data = 3",
+        "data: must hold one table per layer, e.g. [prod.data.silver]",
+    ),
+    "layer not a table": (
+        "[prod.data]\nsilver = 3",
+        "data: silver: must be a table with bucket and prefix",
+    ),
+    "unknown layer key": (
+        '[prod.data.silver]\nbucket = "abc"\nzzz = 1\naaa = 2',
+        "data: silver: unknown key 'aaa'; valid keys: bucket, prefix",
+    ),
+    "no bucket": (
+        '[prod.data.silver]\nprefix = "x"',
+        "data: silver: bucket must be an S3 bucket name",
+    ),
+    "bad bucket": (
+        '[prod.data.silver]\nbucket = "A"',
+        "data: silver: bucket must be an S3 bucket name",
+    ),
+    "bad prefix": (
+        '[prod.data.silver]\nbucket = "abc"\nprefix = 3',
+        "data: silver: prefix must be a string",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "problem"), DATA_ERRORS.values(), ids=DATA_ERRORS)
+def test_each_data_layer_mistake_is_one_line(tmp_path: Path, body: str, problem: str) -> None:
+    """A `[<env>.data.<layer>]` mistake names the layer and the key in one line."""
+    path = write(tmp_path, f"[prod]\n{VALID}{body}\n")
+    assert config_error(path) == f"{path}: [prod] {problem}"
+
+
+TABLE_ERRORS = {
+    "unknown security key": (
+        "[prod.security]\nfoo = 1",
+        "[prod.security] unknown key 'foo'; valid keys: kms, tls_policy",
+    ),
+    "unknown rollback key": (
+        "[prod.rollback]\nmodes = 1",
+        "[prod.rollback] unknown key 'modes'; valid keys: auto_apply, command, mode, timeout",
+    ),
+    "security not a table": (
+        "security = true",
+        "[prod] security: must be a table ([prod.security])",
+    ),
+    "bad security value": (
+        "[prod.security]\nkms = 1",
+        "[prod.security] kms: must be true or false",
+    ),
+    "audit prefix not a string": (
+        "[prod.audit]\nprefix = 1",
+        "[prod.audit] prefix: must be a string",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), TABLE_ERRORS.values(), ids=TABLE_ERRORS)
+def test_each_table_mistake_names_the_table(tmp_path: Path, body: str, message: str) -> None:
+    """Keys of the [security], [rollback] and [audit] tables are checked like the top level."""
+    path = write(tmp_path, f"[prod]\n{VALID}{body}\n")
+    assert config_error(path) == f"{path}: {message}"

@@ -4,17 +4,33 @@ The file is a public format: each top-level table is an environment, ``[defaults
 is merged under each one. Only the environment a run asks for is validated, so a
 typo in ``staging`` never stops a ``prod`` deployment check. Every problem becomes
 one :class:`ConfigError` line naming the file, the table and the key.
+
+The dataclasses below are the file's model, declared once: each field says its key's
+check and default (``config.model``), and the valid keys, the required keys and the
+loaded values follow from them. Only the rules that span keys are written out here.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pytest_ohpen.config.schema import REQUIRED, REQUIRED_IN, SPEC
+from pytest_ohpen.config import schema
+from pytest_ohpen.config.model import (
+    build,
+    key,
+    keys,
+    model,
+    require,
+    required,
+    table,
+    valid_keys,
+    validate,
+)
+from pytest_ohpen.config.schema import BUCKET_NAME, RESOURCE_NAME
 from pytest_ohpen.errors import ConfigError
 
 DEFAULTS_TABLE = "defaults"
@@ -22,21 +38,30 @@ DEFAULT_AUDIT_DIRECTORY = "reports/audit"
 DEFAULT_AUDIT_PREFIX = "pytest-ohpen/audit"
 
 
-@dataclass(frozen=True)
+def _names(pattern: Any, what: str) -> Any:
+    """A list-of-names key: checked against ``pattern``, loaded as a tuple, empty by default."""
+    return key(schema.names(pattern, what), default=(), convert=tuple)
+
+
+def _feeds(value: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {resource: tuple(fed) for resource, fed in value.items()}
+
+
+@model
 class Resources:
     """The deployed resources a suite checks, by kind; an empty kind is not checked."""
 
-    buckets: tuple[str, ...] = ()
-    glue_jobs: tuple[str, ...] = ()
-    state_machines: tuple[str, ...] = ()
-    lambdas: tuple[str, ...] = ()
-    failure_topic: str | None = None
+    buckets: tuple[str, ...] = _names(BUCKET_NAME, "S3 bucket")
+    glue_jobs: tuple[str, ...] = _names(RESOURCE_NAME, "Glue job")
+    state_machines: tuple[str, ...] = _names(RESOURCE_NAME, "state machine")
+    lambdas: tuple[str, ...] = _names(RESOURCE_NAME, "Lambda function")
+    failure_topic: str | None = key(schema.string_value, default=None)
     """The SNS topic the pipeline reports failures to (``--notify`` publishes there)."""
-    alarms: tuple[str, ...] = ()
+    alarms: tuple[str, ...] = _names(RESOURCE_NAME, "CloudWatch alarm")
     """CloudWatch alarms that must be operational (post-rollback monitoring checks)."""
-    roles: tuple[str, ...] = ()
+    roles: tuple[str, ...] = _names(RESOURCE_NAME, "IAM role")
     """IAM roles of the pipeline whose policies must be least-privilege."""
-    feeds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    feeds: Mapping[str, tuple[str, ...]] = key(schema.feeds, default_factory=dict, convert=_feeds)
     """What each resource feeds (tables, jobs), so a report can name what a failure affects."""
 
     def by_kind(self) -> dict[str, tuple[str, ...]]:
@@ -55,82 +80,106 @@ class Resources:
         return tuple(name for names in self.by_kind().values() for name in names)
 
 
-@dataclass(frozen=True)
+@model
 class Terraform:
     """Where the environment's Terraform state and code live (``[<env>.terraform]``)."""
 
-    state_bucket: str
-    state_key: str
-    lock_table: str | None = None
-    version: str | None = None
+    state_bucket: str = key(schema.string_value)
+    state_key: str = key(schema.string_value)
+    lock_table: str | None = key(schema.string_value, default=None)
+    version: str | None = key(schema.string_value, default=None)
     """The pinned Terraform version, e.g. "1.5.0"."""
-    repo: Path | None = None
+    repo: Path | None = key(schema.string_value, default=None, convert=Path)
     """The git checkout holding the Terraform code; None: the one pytest runs in."""
-    working_dir: str = "."
+    working_dir: str = key(schema.string_value, default=".")
 
 
-@dataclass(frozen=True)
+@model
 class RollbackSettings:
     """How a failed run triggers the rollback command (``[<env>.rollback]``)."""
 
-    command: tuple[str, ...] = ()
-    mode: str = "dry-run"
-    auto_apply: bool = False
-    timeout: float = 900.0
+    command: tuple[str, ...] = key(schema.command, default=(), convert=tuple)
+    mode: str = key(schema.one_of(*schema.ROLLBACK_MODES), default="dry-run")
+    auto_apply: bool = key(schema.boolean, default=False)
+    timeout: float = key(schema.positive_seconds, default=900.0, convert=float)
 
 
-@dataclass(frozen=True)
+@model
 class Audit:
     """Where records go (``[<env>.audit]``): a local directory and optionally S3."""
 
-    directory: Path
-    bucket: str | None = None
-    prefix: str = DEFAULT_AUDIT_PREFIX
+    directory: Path = key(schema.string_value, default=Path(DEFAULT_AUDIT_DIRECTORY), convert=Path)
+    """Relative to the environments file's folder once loaded."""
+    bucket: str | None = key(schema.string_value, default=None)
+    prefix: str = key(schema.text, default=DEFAULT_AUDIT_PREFIX)
 
 
-@dataclass(frozen=True)
+@model
 class DataLayer:
     """Where a data layer's runs and promotion pointer live (``[<env>.data.<layer>]``)."""
 
-    bucket: str
-    prefix: str = ""
+    bucket: str = key(schema.bucket_name)
+    prefix: str = key(schema.text, default="")
 
 
-@dataclass(frozen=True)
+@model
 class Security:
     """What the security-posture checks expect (``[<env>.security]``)."""
 
-    kms: bool = False
+    kms: bool = key(schema.boolean, default=False)
     """Data buckets must use SSE-KMS default encryption."""
-    tls_policy: bool = True
+    tls_policy: bool = key(schema.boolean, default=True)
     """Data buckets must deny non-TLS access in their bucket policy."""
 
 
-@dataclass(frozen=True)
+def _data_layers(value: Any) -> str | None:
+    """``[<env>.data.<layer>]`` tables, each holding DataLayer's keys."""
+    if not isinstance(value, dict):
+        return "must hold one table per layer, e.g. [prod.data.silver]"
+    declared = {item.name: (item, spec) for item, spec in keys(DataLayer)}
+    for layer, values in value.items():
+        if not isinstance(values, dict):
+            return f"{layer}: must be a table with {' and '.join(declared)}"
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            return f"{layer}: unknown key {unknown[0]!r}; valid keys: {valid_keys(DataLayer)}"
+        for name, (item, spec) in declared.items():
+            if name in values or required(item):  # a missing bucket reads as a bad one
+                problem = spec.check(values.get(name)) if spec.check else None
+                if problem:
+                    return f"{layer}: {name} {problem}"
+    return None
+
+
+def _layers(value: Mapping[str, Mapping[str, Any]]) -> dict[str, DataLayer]:
+    return {layer: build(DataLayer, values) for layer, values in value.items()}
+
+
+@model
 class Environment:
     """One deployment target: which account and region, how to reach it, what to check."""
 
     name: str
     source: Path
-    account_id: str
-    region: str
-    profile: str | None = None
-    endpoint_url: str | None = None
-    emulated: bool = False
-    retries: int = 1
-    retry_delay: float = 30.0
-    timeout: float = 40.0
-    resources: Resources = field(default_factory=Resources)
-    terraform: Terraform | None = None
-    rollback: RollbackSettings = field(default_factory=lambda: RollbackSettings())
-    audit: Audit = field(default_factory=lambda: Audit(Path(DEFAULT_AUDIT_DIRECTORY)))
-    e2e: bool = True
+    account_id: str = key(schema.account_id)
+    region: str = key(schema.region)
+    profile: str | None = key(schema.string_value, default=None)
+    endpoint_url: str | None = key(schema.endpoint, default=None)
+    emulated: bool = key(schema.boolean, default=False)
+    retries: int = key(schema.count, default=1)
+    retry_delay: float = key(schema.seconds, default=30.0, convert=float)
+    timeout: float = key(schema.positive_seconds, default=40.0, convert=float)
+    resources: Resources = table(Resources, default_factory=Resources)
+    terraform: Terraform | None = table(Terraform, default=None)
+    rollback: RollbackSettings = table(RollbackSettings, default_factory=RollbackSettings)
+    audit: Audit = table(Audit, default_factory=Audit)
+    e2e: bool = key(schema.boolean, default=True)
     """Whether the post-rollback suite may start a pipeline execution here."""
-    pipeline_timeout: float = 900.0
-    security: Security = field(default_factory=Security)
-    drills: bool = False
+    pipeline_timeout: float = key(schema.positive_seconds, default=900.0, convert=float)
+    security: Security = table(Security, default_factory=Security)
+    drills: bool = key(schema.boolean, default=False)
     """Whether the quarterly rollback drill may run here (never in prod)."""
-    data: Mapping[str, DataLayer] = field(default_factory=dict)
+    data: Mapping[str, DataLayer] = key(_data_layers, default_factory=dict, convert=_layers)
 
     def affected_by(self, resource: str) -> tuple[str, ...]:
         """What the resource feeds, as configured (empty when nothing is said)."""
@@ -183,118 +232,49 @@ def load_environment(
         listing = ", ".join(known) or "none"
         raise ConfigError(f"{chosen_by}: unknown environment {name!r} in {path}; known: {listing}")
     defaults = document.get(DEFAULTS_TABLE, {})
-    _validate(path, DEFAULTS_TABLE, defaults, SPEC)  # a typo there is reported as [defaults]
-    _validate(path, name, document[name], SPEC)
+    validate(path, DEFAULTS_TABLE, defaults, Environment)  # a typo there is named [defaults]
+    validate(path, name, document[name], Environment)
     return _build(path, name, _merge(defaults, document[name]))
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge ``override`` over ``base`` (tables merge, everything else replaces)."""
     merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+    for each, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(each), dict):
+            merged[each] = _merge(merged[each], value)
         else:
-            merged[key] = value
+            merged[each] = value
     return merged
-
-
-def _validate(path: Path, table: str, values: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
-    for key, value in values.items():
-        if key not in spec:
-            valid = ", ".join(sorted(spec))
-            raise ConfigError(f"{path}: [{table}] unknown key {key!r}; valid keys: {valid}")
-        check = spec[key]
-        if isinstance(check, dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [{table}] {key}: must be a table ([{table}.{key}])")
-            _validate(path, f"{table}.{key}", value, check)
-            continue
-        problem = check(value)
-        if problem:
-            raise ConfigError(f"{path}: [{table}] {key}: {problem}")
 
 
 def _build(path: Path, name: str, values: dict[str, Any]) -> Environment:
     """The Environment from validated, merged values; checks what needs several keys."""
-    for key in REQUIRED:
-        if key not in values:
-            raise ConfigError(f"{path}: [{name}] {key}: missing; every environment needs {key}")
-    for table, keys in REQUIRED_IN.items():
-        for key in keys:
-            if table in values and key not in values[table]:
-                raise ConfigError(f"{path}: [{name}.{table}] {key}: missing; [{table}] needs {key}")
+    require(path, name, values, Environment)
     if values.get("emulated") and "endpoint_url" in values:
         raise ConfigError(
             f"{path}: [{name}] endpoint_url: not allowed with emulated = true "
             "(the embedded account picks its own address); remove one of them"
         )
-    base = path.parent
-    resources = _resources(path, name, values.get("resources", {}))
-    return Environment(
-        name=name,
-        source=path,
-        account_id=values["account_id"],
-        region=values["region"],
-        profile=values.get("profile"),
-        endpoint_url=values.get("endpoint_url"),
-        emulated=values.get("emulated", False),
-        retries=values.get("retries", 1),
-        retry_delay=float(values.get("retry_delay", 30.0)),
-        timeout=float(values.get("timeout", 40.0)),
-        resources=resources,
-        terraform=_terraform(base, values["terraform"]) if "terraform" in values else None,
-        rollback=_rollback(values.get("rollback", {})),
-        audit=_audit(base, values.get("audit", {})),
-        e2e=values.get("e2e", True),
-        pipeline_timeout=float(values.get("pipeline_timeout", 900.0)),
-        security=Security(**values.get("security", {})),
-        drills=values.get("drills", False),
-        data={layer: DataLayer(**table) for layer, table in values.get("data", {}).items()},
-    )
+    env = build(Environment, values, name=name, source=path)
+    _check_feeds(path, name, env.resources)
+    base = path.parent  # relative paths in the file are relative to its folder
+    terraform = env.terraform
+    if terraform is not None and terraform.repo is not None:
+        terraform = replace(terraform, repo=(base / terraform.repo).resolve())
+    audit = replace(env.audit, directory=(base / env.audit.directory).resolve())
+    return replace(env, terraform=terraform, audit=audit)
 
 
-def _resources(path: Path, name: str, values: dict[str, Any]) -> Resources:
-    kinds = {k: tuple(v) for k, v in values.items() if k not in ("feeds", "failure_topic")}
-    known = {n for kind, names in kinds.items() if kind not in ("alarms", "roles") for n in names}
-    feeds = values.get("feeds", {})
-    for resource in feeds:
+def _check_feeds(path: Path, name: str, resources: Resources) -> None:
+    """``[resources.feeds]`` may only name the environment's buckets, jobs, machines, lambdas."""
+    kinds = resources.by_kind()
+    known = {
+        n for kind in ("buckets", "glue_jobs", "state_machines", "lambdas") for n in kinds[kind]
+    }
+    for resource in resources.feeds:
         if resource not in known:
             raise ConfigError(
                 f"{path}: [{name}.resources.feeds] {resource!r}: not one of the environment's "
                 f"resources; known: {', '.join(sorted(known)) or 'none'}"
             )
-    return Resources(
-        **kinds,
-        failure_topic=values.get("failure_topic"),
-        feeds={resource: tuple(fed) for resource, fed in feeds.items()},
-    )
-
-
-def _terraform(base: Path, values: dict[str, Any]) -> Terraform:
-    repo = values.get("repo")
-    return Terraform(
-        state_bucket=values["state_bucket"],
-        state_key=values["state_key"],
-        lock_table=values.get("lock_table"),
-        version=values.get("version"),
-        repo=(base / repo).resolve() if repo else None,
-        working_dir=values.get("working_dir", "."),
-    )
-
-
-def _rollback(values: dict[str, Any]) -> RollbackSettings:
-    return RollbackSettings(
-        command=tuple(values.get("command", ())),
-        mode=values.get("mode", "dry-run"),
-        auto_apply=values.get("auto_apply", False),
-        timeout=float(values.get("timeout", 900.0)),
-    )
-
-
-def _audit(base: Path, values: dict[str, Any]) -> Audit:
-    return Audit(
-        directory=(base / values.get("directory", DEFAULT_AUDIT_DIRECTORY)).resolve(),
-        bucket=values.get("bucket"),
-        prefix=values.get("prefix", DEFAULT_AUDIT_PREFIX),
-    )

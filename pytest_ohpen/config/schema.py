@@ -1,7 +1,8 @@
-"""The environments file's keys and how each value is checked (pure, no I/O).
+"""How each value of the environments file is checked (pure, no I/O).
 
 A check returns None when a value is fine, else what is wrong, phrased so the user
-knows the fix. ``environments`` turns that into one line naming file, table and key.
+knows the fix. Which key takes which check is declared on the dataclass fields in
+``environments``; ``model`` turns a problem into one line naming file, table and key.
 """
 
 from __future__ import annotations
@@ -120,78 +121,8 @@ def command(value: Any) -> str | None:
     return None
 
 
-def data_layers(value: Any) -> str | None:
-    """``[<env>.data.<layer>]`` tables, each with ``bucket`` and ``prefix``."""
-    if not isinstance(value, dict):
-        return "must hold one table per layer, e.g. [prod.data.silver]"
-    for layer, table in value.items():
-        if not isinstance(table, dict):
-            return f"{layer}: must be a table with bucket and prefix"
-        unknown = sorted(set(table) - {"bucket", "prefix"})
-        if unknown:
-            return f"{layer}: unknown key {unknown[0]!r}; valid keys: bucket, prefix"
-        if not isinstance(table.get("bucket"), str) or not BUCKET_NAME.fullmatch(table["bucket"]):
-            return f"{layer}: bucket must be an S3 bucket name"
-        if not isinstance(table.get("prefix", ""), str):
-            return f"{layer}: prefix must be a string"
-    return None
-
-
-ENVIRONMENT_KEYS: dict[str, Check] = {
-    "account_id": account_id,
-    "region": region,
-    "profile": string_value,
-    "endpoint_url": endpoint,
-    "emulated": boolean,
-    "retries": count,
-    "retry_delay": seconds,
-    "timeout": positive_seconds,
-    "e2e": boolean,
-    "pipeline_timeout": positive_seconds,
-    "drills": boolean,
-    "data": data_layers,
-}
-RESOURCE_KEYS: dict[str, Check] = {
-    "buckets": names(BUCKET_NAME, "S3 bucket"),
-    "glue_jobs": names(RESOURCE_NAME, "Glue job"),
-    "state_machines": names(RESOURCE_NAME, "state machine"),
-    "lambdas": names(RESOURCE_NAME, "Lambda function"),
-    "failure_topic": string_value,
-    "alarms": names(RESOURCE_NAME, "CloudWatch alarm"),
-    "roles": names(RESOURCE_NAME, "IAM role"),
-    "feeds": feeds,
-}
-SECURITY_KEYS: dict[str, Check] = {
-    "kms": boolean,
-    "tls_policy": boolean,
-}
-TERRAFORM_KEYS: dict[str, Check] = {
-    "state_bucket": string_value,
-    "state_key": string_value,
-    "lock_table": string_value,
-    "version": string_value,
-    "repo": string_value,
-    "working_dir": string_value,
-}
-ROLLBACK_KEYS: dict[str, Check] = {
-    "command": command,
-    "mode": one_of(*ROLLBACK_MODES),
-    "auto_apply": boolean,
-    "timeout": positive_seconds,
-}
-AUDIT_KEYS: dict[str, Check] = {
-    "directory": string_value,
-    "bucket": string_value,
-    "prefix": text,
-}
-SPEC: dict[str, Any] = {
-    **ENVIRONMENT_KEYS,
-    "resources": RESOURCE_KEYS,
-    "terraform": TERRAFORM_KEYS,
-    "rollback": ROLLBACK_KEYS,
-    "audit": AUDIT_KEYS,
-    "security": SECURITY_KEYS,
-}
-"""Each key of an environment: a check, or a nested table of checks."""
-REQUIRED = ("account_id", "region")
-REQUIRED_IN = {"terraform": ("state_bucket", "state_key")}
+def bucket_name(value: Any) -> str | None:
+    """One S3 bucket name (a data layer's ``bucket``)."""
+    if isinstance(value, str) and BUCKET_NAME.fullmatch(value):
+        return None
+    return "must be an S3 bucket name"
