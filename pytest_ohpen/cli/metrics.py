@@ -70,12 +70,16 @@ def _usage(message: str) -> int:
 def run_metrics(args: argparse.Namespace) -> int:
     """Compute, print, optionally chart and publish; the exit code says whether targets hold."""
     from pytest_ohpen.context import OhpenRun
-    from pytest_ohpen.metrics import compute as metrics
+    from pytest_ohpen.metrics.chart import chart_png
+    from pytest_ohpen.metrics.figures import compute, parse_since, window_start
+    from pytest_ohpen.metrics.records import DRILL, INCIDENT
+    from pytest_ohpen.metrics.render import to_json, to_markdown, to_table
+    from pytest_ohpen.metrics.targets import breached, targets
     from pytest_ohpen.records.store import AuditStore
 
     now = _now()
     try:
-        since = metrics.window_start(metrics.parse_since(args.since), now)
+        since = window_start(parse_since(args.since), now)
     except ValueError as error:
         return _usage(f"--since {error}")
     if since >= now:
@@ -87,22 +91,18 @@ def run_metrics(args: argparse.Namespace) -> int:
         store = AuditStore(env.audit.directory)
         records = [
             record
-            for kind in (metrics.INCIDENT, metrics.DRILL)
+            for kind in (INCIDENT, DRILL)
             for record in store.records(kind=kind, environment=env.name)
         ]
-        figures = metrics.compute(records, since, now, environment=env.name)
+        figures = compute(records, since, now, environment=env.name)
     for warning in caught:
         print(f"ohpen: warning: {warning.message}", file=sys.stderr)
-    results = metrics.targets(figures)
-    render = {
-        "table": metrics.to_table,
-        "json": metrics.to_json,
-        "markdown": metrics.to_markdown,
-    }[args.format]
+    results = targets(figures)
+    render = {"table": to_table, "json": to_json, "markdown": to_markdown}[args.format]
     print(render(figures, results), end="")
     if args.chart is not None:
         try:
-            metrics.chart_png(figures, args.chart)
+            chart_png(figures, args.chart)
         except OSError as error:
             return _usage(f"--chart {str(args.chart)!r}: {error.strerror or error}")
         print(
@@ -112,7 +112,7 @@ def run_metrics(args: argparse.Namespace) -> int:
         )
     if args.publish:
         _publish(args, env.name, figures)
-    missed = metrics.breached(results)
+    missed = breached(results)
     if missed:
         print(
             "ohpen: targets breached: " + ", ".join(result.name for result in missed),
@@ -126,16 +126,16 @@ def _publish(args: argparse.Namespace, environment: str, figures: Any) -> None:
     """Put the figures to CloudWatch after the account guard; errors are one line."""
     import botocore.exceptions
 
-    from pytest_ohpen.metrics import compute as metrics
+    from pytest_ohpen.metrics.publish import NAMESPACE, publish
 
     with redirect_stdout(sys.stderr), open_run(args) as run:
         try:
-            sent = metrics.publish(run.clients.client("cloudwatch"), environment, figures)
+            sent = publish(run.clients.client("cloudwatch"), environment, figures)
         except botocore.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "Unknown")
             raise OhpenError(
                 f"cannot publish the metrics to CloudWatch ({code}): the caller needs "
-                f"cloudwatch:PutMetricData for namespace {metrics.NAMESPACE}"
+                f"cloudwatch:PutMetricData for namespace {NAMESPACE}"
             ) from None
         except botocore.exceptions.BotoCoreError as error:
             raise OhpenError(
@@ -143,6 +143,6 @@ def _publish(args: argparse.Namespace, environment: str, figures: Any) -> None:
             ) from None
         names = sorted({str(point["MetricName"]) for point in sent})
         print(
-            f"ohpen: published {len(sent)} datapoints to {metrics.NAMESPACE} "
+            f"ohpen: published {len(sent)} datapoints to {NAMESPACE} "
             f"(Environment={environment}): {', '.join(names)}"
         )
