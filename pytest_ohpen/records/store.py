@@ -21,11 +21,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.records.redact import redact
 from pytest_ohpen.util.jsonable import iso_utc, jsonable
+
+if TYPE_CHECKING:
+    from pytest_ohpen.config.environments import Environment
 
 SCHEMA_VERSION = 1
 """The version of a record's JSON layout; a record from a newer plugin is not read."""
@@ -349,6 +352,16 @@ class AuditStore:
                 )
                 continue
             yield record, where
+
+
+def open_store(env: Environment, s3: Callable[[], Any]) -> AuditStore:
+    """The environment's audit store (``[<env>.audit]``): its local directory and, when a
+    bucket is configured, that bucket and prefix. ``s3`` makes the S3 client and is only
+    called when there is a bucket, so a store without one never touches AWS."""
+    audit = env.audit
+    if not audit.bucket:
+        return AuditStore(audit.directory, prefix=audit.prefix)
+    return AuditStore(audit.directory, s3=s3(), bucket=audit.bucket, prefix=audit.prefix)
 
 
 def _check_place(record: AuditRecord, environment: str, kind: str, record_id: str) -> None:
