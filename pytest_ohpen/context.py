@@ -174,11 +174,9 @@ class OhpenRun:
 
     def audit_store(self) -> AuditStore:
         """The environment's append-only audit store (local directory, S3 when configured)."""
-        from pytest_ohpen.records.store import AuditStore
+        from pytest_ohpen.records.store import open_store
 
-        audit = self.environment.audit
-        s3 = self.clients.client("s3") if audit.bucket else None
-        return AuditStore(audit.directory, s3=s3, bucket=audit.bucket, prefix=audit.prefix)
+        return open_store(self.environment, lambda: self.clients.client("s3"))
 
     def handoff(self) -> dict[str, Any]:
         """What an xdist worker needs from the controller's preflight (plain data)."""

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from pytest_ohpen.config.environments import Audit, Environment
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.records.store import (
     SCHEMA_VERSION,
@@ -24,6 +25,7 @@ from pytest_ohpen.records.store import (
     AuditStore,
     AuditWarning,
     AuditWriteError,
+    open_store,
 )
 
 BUCKET = "ohpen-audit"
@@ -296,3 +298,45 @@ def test_credentials_never_reach_disk_or_s3(tmp_path: Path, s3: Any) -> None:
     assert FAKE_KEY_ID.encode() not in body
     assert FAKE_SECRET.encode() not in body
     assert b"[REDACTED]" in body
+
+
+# ---------------------------------------------------------------- open_store
+
+
+def environment(audit: Audit) -> Environment:
+    return Environment(
+        name="prod",
+        source=Path("environments.toml"),
+        account_id="123456789012",
+        region="eu-west-1",
+        audit=audit,
+    )
+
+
+def test_open_store_without_a_bucket_never_makes_an_s3_client(tmp_path: Path) -> None:
+    def no_client() -> Any:
+        raise AssertionError("an S3 client was made for an environment without an audit bucket")
+
+    store = open_store(environment(Audit(tmp_path / "audit")), no_client)
+    written = store.write("incident", "prod", {"outcome": "applied"})
+
+    assert [p.relative_to(tmp_path) for p in files_under(tmp_path)] == [
+        Path("audit") / "prod" / "incident" / f"{written.id}.json"
+    ]
+    assert store.records() == [written]
+
+
+def test_open_store_with_a_bucket_keeps_records_under_its_prefix(tmp_path: Path, s3: Any) -> None:
+    made: list[Any] = []
+
+    def client() -> Any:
+        made.append(s3)
+        return s3
+
+    env = environment(Audit(tmp_path / "audit", bucket=BUCKET, prefix=PREFIX))
+    written = open_store(env, client).write("incident", "prod", {"outcome": "applied"})
+
+    assert len(made) == 1
+    assert s3_keys(s3) == [f"{PREFIX}/prod/incident/{written.id}.json"]
+    elsewhere = environment(Audit(tmp_path / "elsewhere", bucket=BUCKET, prefix=PREFIX))
+    assert open_store(elsewhere, lambda: s3).records() == [written]

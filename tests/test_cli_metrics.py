@@ -26,18 +26,20 @@ NOW = datetime(2024, 9, 30, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 NOWHERE = "http://127.0.0.1:9"
+BUCKET = "ohpen-audit"
+PREFIX = "pytest-ohpen/audit"
 
 
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def toml(endpoint: str, audit: Path, account: str = ACCOUNT) -> str:
+def toml(endpoint: str, audit: Path, account: str = ACCOUNT, bucket: str | None = None) -> str:
     return (
         f'[prod]\naccount_id = "{account}"\nregion = "{REGION}"\n'
         f'endpoint_url = "{endpoint}"\ntimeout = 10\n'
         f'[prod.audit]\ndirectory = "{audit}"\n'
-    )
+    ) + (f'bucket = "{bucket}"\nprefix = "{PREFIX}"\n' if bucket else "")
 
 
 class Prod:
@@ -49,6 +51,20 @@ class Prod:
         (root / "environments.toml").write_text(toml(endpoint, self.audit))
         self.at = NOW
         self.store = AuditStore(self.audit, clock=lambda: self.at)
+
+    def keep_in_s3(self, endpoint: str) -> None:
+        """Give [prod] an audit bucket, and write from now on only to it (and to a local
+        directory that is not the environment's), as another machine would."""
+        (self.root / "environments.toml").write_text(toml(endpoint, self.audit, bucket=BUCKET))
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        self.store = AuditStore(
+            self.root / "another-machine",
+            s3=s3,
+            bucket=BUCKET,
+            prefix=PREFIX,
+            clock=lambda: self.at,
+        )
 
     def incident(
         self, started: datetime, minutes: float, trigger: bool = False, **overrides: Any
@@ -217,6 +233,41 @@ def test_chart_that_cannot_be_written_exits_2(prod: Prod, run: Run) -> None:
     assert code == 2
     assert err.startswith("ohpen: error: --chart ")
     assert err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- records kept in S3
+
+
+def test_records_kept_only_in_the_audit_bucket_are_counted(
+    prod: Prod, fresh_moto: str, run: Run
+) -> None:
+    """[prod.audit] names a bucket: the metrics read it (after the account guard, whose line
+    goes to stderr), so an incident recorded elsewhere still counts."""
+    prod.keep_in_s3(fresh_moto)
+    prod.incident(NOW - timedelta(days=10), 45)  # manual, above 30 min
+
+    code, out, err = run("metrics", "--env", "prod", "--format", "json")
+
+    assert not prod.audit.exists()
+    assert code == 1
+    assert json.loads(out)["rollbacks"]["count"] == 1  # stdout holds the report only
+    assert err.count(f"ohpen: environment prod: account {ACCOUNT} verified") == 1
+    assert err.endswith(
+        "ohpen: targets breached: rollbacks per quarter, manual rollback duration (median)\n"
+    )
+
+
+def test_reading_the_bucket_and_publishing_pass_the_account_guard_once(
+    prod: Prod, fresh_moto: str, run: Run
+) -> None:
+    prod.keep_in_s3(fresh_moto)
+    prod.incident(NOW - timedelta(days=10), 4, trigger=True)
+
+    code, _, err = run("metrics", "--env", "prod", "--publish")
+
+    assert code == 1  # a rollback in the quarter
+    assert err.count(f"ohpen: environment prod: account {ACCOUNT} verified") == 1
+    assert "ohpen: published 4 datapoints to Ohpen/Rollback (Environment=prod)" in err
 
 
 # ---------------------------------------------------------------- --publish

@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
-from pytest_ohpen.metrics import compute as metrics
-from pytest_ohpen.metrics.compute import Metrics, MetricsWarning, TargetResult
+from pytest_ohpen.metrics import chart, figures, render
+from pytest_ohpen.metrics.figures import Metrics, MetricsWarning
+from pytest_ohpen.metrics.publish import publish
+from pytest_ohpen.metrics.targets import TargetResult, breached, targets
 from pytest_ohpen.records.store import AuditRecord, AuditStore
 
 NOW = datetime(2024, 9, 30, 12, 0, tzinfo=UTC)
@@ -91,7 +93,7 @@ class History:
         return self.store.write("drill", "prod", data)
 
     def compute(self, since: datetime = SINCE, now: datetime = NOW) -> Metrics:
-        return metrics.compute(self.store.records(environment="prod"), since, now)
+        return figures.compute(self.store.records(environment="prod"), since, now)
 
 
 @pytest.fixture
@@ -149,7 +151,7 @@ def test_the_window_includes_its_start_and_a_look_back_counts_from_now(history: 
     history.incident(SINCE, 5)
     history.incident(SINCE - timedelta(seconds=1), 5)
     assert len(history.compute().rollbacks) == 1
-    since = metrics.window_start(metrics.parse_since("30d"), NOW)
+    since = figures.window_start(figures.parse_since("30d"), NOW)
     assert since == datetime(2024, 8, 31, 12, 0, tzinfo=UTC)
     m = history.compute(since=since)
     assert m.per_month == {"2024-08": 0, "2024-09": 0}
@@ -169,10 +171,10 @@ def test_refused_and_dry_run_incidents_are_not_rollbacks(history: History) -> No
     assert m.ignored == 4
     assert m.skipped == 0
     assert set(m.per_quarter.values()) == {0}
-    assert m.automated == m.manual == metrics.DurationStats(0, None, None)
+    assert m.automated == m.manual == figures.DurationStats(0, None, None)
     assert m.first_attempt_success_rate is None
     assert m.mttr_mean_seconds is None
-    assert all(result.ok for result in metrics.targets(m))
+    assert all(result.ok for result in targets(m))
 
 
 def test_a_drills_rollback_is_not_a_production_rollback(history: History) -> None:
@@ -210,9 +212,9 @@ def test_duration_medians_and_p90_for_automated_and_manual_apart(history: Histor
     m = history.compute()
 
     # automated sorted 4, 6, 20: median the middle one; p90 rank ceil(0.9 * 3) = 3
-    assert m.automated == metrics.DurationStats(3, 6 * MIN, 20 * MIN)
+    assert m.automated == figures.DurationStats(3, 6 * MIN, 20 * MIN)
     # manual sorted 10, 20, 30, 50: median (20 + 30) / 2; p90 rank ceil(0.9 * 4) = 4
-    assert m.manual == metrics.DurationStats(4, 25 * MIN, 50 * MIN)
+    assert m.manual == figures.DurationStats(4, 25 * MIN, 50 * MIN)
 
 
 def test_p90_is_nearest_rank(history: History) -> None:
@@ -220,12 +222,12 @@ def test_p90_is_nearest_rank(history: History) -> None:
         history.incident(day(6, minutes), minutes)
     m = history.compute()
     # median (5 + 6) / 2; p90 rank ceil(0.9 * 10) = 9: the 9th smallest, 9 minutes
-    assert m.manual == metrics.DurationStats(10, 5.5 * MIN, 9 * MIN)
-    assert metrics.nearest_rank(list(range(1, 12)), 90) == 10  # rank ceil(9.9) = 10
-    assert metrics.nearest_rank([7.0], 90) == 7.0
-    assert metrics.nearest_rank([3, 1, 2], 50) == 2  # rank ceil(1.5) = 2
+    assert m.manual == figures.DurationStats(10, 5.5 * MIN, 9 * MIN)
+    assert figures.nearest_rank(list(range(1, 12)), 90) == 10  # rank ceil(9.9) = 10
+    assert figures.nearest_rank([7.0], 90) == 7.0
+    assert figures.nearest_rank([3, 1, 2], 50) == 2  # rank ceil(1.5) = 2
     with pytest.raises(ValueError):
-        metrics.nearest_rank([], 90)
+        figures.nearest_rank([], 90)
 
 
 def test_duration_runs_from_detection_when_it_was_recorded(history: History) -> None:
@@ -333,9 +335,9 @@ def test_malformed_records_are_skipped_with_a_warning(history: History) -> None:
 
 def test_compute_refuses_an_empty_window_or_naive_times() -> None:
     with pytest.raises(ValueError, match="empty"):
-        metrics.compute([], NOW, NOW)
+        figures.compute([], NOW, NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
-        metrics.compute([], SINCE.replace(tzinfo=None), NOW)
+        figures.compute([], SINCE.replace(tzinfo=None), NOW)
 
 
 # ---------------------------------------------------------------- targets
@@ -344,20 +346,20 @@ def test_compute_refuses_an_empty_window_or_naive_times() -> None:
 def test_no_rollback_meets_every_target_and_no_data_is_no_breach(history: History) -> None:
     history.drill(day(6, 1), "glue job deleted")
 
-    results = metrics.targets(history.compute())
+    results = targets(history.compute())
 
     assert [r.name for r in results] == [QUARTER, MONTH, AUTOMATED, MANUAL, SUCCESS, MTTR]
     assert all(r.ok for r in results)
     assert [r.value for r in results[:2]] == [0.0, 0.0]
     assert all(r.no_data and r.detail == "no data" for r in results[2:])
-    assert metrics.breached(results) == []
+    assert breached(results) == []
 
 
 def test_any_rollback_in_a_quarter_breaches_the_quarterly_target(history: History) -> None:
     history.incident(day(8, 1), 5, trigger=True)
     history.incident(day(8, 2), 5, trigger=True)
 
-    results = by_name(metrics.targets(history.compute()))
+    results = by_name(targets(history.compute()))
 
     assert not results[QUARTER].ok
     assert results[QUARTER].value == 2
@@ -371,7 +373,7 @@ def test_more_than_two_in_a_month_raise_the_alert(history: History) -> None:
         history.incident(day(7, dom), 5)
     history.incident(day(8, 1), 5)
 
-    results = by_name(metrics.targets(history.compute()))
+    results = by_name(targets(history.compute()))
 
     assert not results[MONTH].ok
     assert results[MONTH].value == 3
@@ -394,12 +396,12 @@ def test_a_duration_median_above_target_breaches(
     history.incident(day(6, 2), minutes, trigger=trigger)
     history.incident(day(6, 3), minutes + 60, trigger=trigger)
 
-    result = by_name(metrics.targets(history.compute()))[name]
+    result = by_name(targets(history.compute()))[name]
 
     assert result.value == minutes * MIN  # the median of the three
     assert result.ok is ok
     other = MANUAL if name == AUTOMATED else AUTOMATED
-    assert by_name(metrics.targets(history.compute()))[other].no_data
+    assert by_name(targets(history.compute()))[other].no_data
 
 
 @pytest.mark.parametrize(("count", "ok"), [(20, False), (21, True)])
@@ -411,7 +413,7 @@ def test_a_success_rate_of_95_percent_or_less_breaches(
     for n in range(1, count):
         history.incident(start + timedelta(days=n), 5)
 
-    result = by_name(metrics.targets(history.compute()))[SUCCESS]
+    result = by_name(targets(history.compute()))[SUCCESS]
 
     assert result.value == pytest.approx((count - 1) / count)  # 95 % and 95.2 %
     assert result.ok is ok
@@ -422,7 +424,7 @@ def test_a_success_rate_of_95_percent_or_less_breaches(
 def test_a_mean_mttr_of_an_hour_breaches(history: History, minutes: float, ok: bool) -> None:
     history.incident(day(6, 1), minutes - 30, detected=30)
 
-    result = by_name(metrics.targets(history.compute()))[MTTR]
+    result = by_name(targets(history.compute()))[MTTR]
 
     assert result.value == minutes * MIN
     assert result.ok is ok
@@ -444,13 +446,13 @@ def test_a_mean_mttr_of_an_hour_breaches(history: History, minutes: float, ok: b
     ],
 )
 def test_parse_since(text: str, expected: timedelta | datetime) -> None:
-    assert metrics.parse_since(text) == expected
+    assert figures.parse_since(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "nonsense", "90", "d90", "-5d", "0d", "3y", "2024-13-01"])
 def test_parse_since_rejects_anything_else_in_one_line(text: str) -> None:
     with pytest.raises(ValueError) as caught:
-        metrics.parse_since(text)
+        figures.parse_since(text)
     assert repr(text) in str(caught.value)
     assert "\n" not in str(caught.value)
 
@@ -477,7 +479,7 @@ def squeeze(text: str) -> str:
 
 
 def test_table(busy: Metrics) -> None:
-    text = squeeze(metrics.to_table(busy))
+    text = squeeze(render.to_table(busy))
     assert text.startswith("Rollback metrics: prod, 2024-05-01 00:00Z to 2024-09-30 12:00Z")
     assert "3 rollbacks (2 automated, 1 manual); not counted (dry runs, refusals): 1" in text
     assert "per month: 2024-05 0 2024-06 0 2024-07 3 2024-08 0 2024-09 0" in text
@@ -497,7 +499,7 @@ def test_table(busy: Metrics) -> None:
 
 
 def test_json_has_the_schema_version_and_every_figure(busy: Metrics) -> None:
-    document = json.loads(metrics.to_json(busy))
+    document = json.loads(render.to_json(busy))
     assert document["schema_version"] == 1
     assert document["environment"] == "prod"
     assert (document["since"], document["now"]) == ("2024-05-01T00:00:00Z", "2024-09-30T12:00:00Z")
@@ -530,7 +532,7 @@ def test_json_has_the_schema_version_and_every_figure(busy: Metrics) -> None:
 
 
 def test_markdown(busy: Metrics) -> None:
-    text = metrics.to_markdown(busy)
+    text = render.to_markdown(busy)
     assert text.startswith("# Rollback metrics: prod\n")
     assert "| rollbacks per quarter | 2024-Q3: 3 | < 1 per quarter | **breached** |" in text
     assert "| automated rollback duration (median) | 5m 00s over 2 | < 10 min | met |" in text
@@ -541,9 +543,9 @@ def test_markdown(busy: Metrics) -> None:
 
 def test_renderers_without_data(history: History) -> None:
     empty = history.compute()
-    assert "drills: none in the window" in metrics.to_table(empty)
-    assert "No drill in the window." in metrics.to_markdown(empty)
-    assert json.loads(metrics.to_json(empty))["ok"] is True
+    assert "drills: none in the window" in render.to_table(empty)
+    assert "No drill in the window." in render.to_markdown(empty)
+    assert json.loads(render.to_json(empty))["ok"] is True
 
 
 @pytest.mark.parametrize(
@@ -551,7 +553,7 @@ def test_renderers_without_data(history: History) -> None:
     [(None, "-"), (0, "0s"), (45.4, "45s"), (500, "8m 20s"), (3900, "1h 05m 00s")],
 )
 def test_duration_text(seconds: float | None, text: str) -> None:
-    assert metrics.duration_text(seconds) == text
+    assert figures.duration_text(seconds) == text
 
 
 # ---------------------------------------------------------------- chart
@@ -591,13 +593,13 @@ def test_chart_is_a_valid_png_with_the_targets_and_the_points(
     busy: Metrics, history: History, tmp_path: Path
 ) -> None:
     path = tmp_path / "charts" / "rollbacks.png"
-    metrics.chart_png(busy, path)
+    chart.chart_png(busy, path)
     width, height, rows = read_png(path.read_bytes())
-    assert (width, height) == (metrics.CHART_WIDTH, metrics.CHART_HEIGHT)
+    assert (width, height) == (chart.CHART_WIDTH, chart.CHART_HEIGHT)
     assert list(path.parent.iterdir()) == [path]  # no temp file left behind
 
-    _, _, empty_rows = read_png(metrics.chart_bytes(history.compute(since=day(9, 1))))
-    for colour in (metrics.AUTOMATED_COLOUR, metrics.MANUAL_COLOUR, metrics.MTTR_COLOUR):
+    _, _, empty_rows = read_png(chart.chart_bytes(history.compute(since=day(9, 1))))
+    for colour in (chart.AUTOMATED_COLOUR, chart.MANUAL_COLOUR, chart.MTTR_COLOUR):
         # the three dashed target lines are there without data, the points only with it
         lines = colour_count(empty_rows, colour)
         assert lines > 100
@@ -612,7 +614,7 @@ def test_publish_sends_only_measured_figures(busy: Metrics, history: History) ->
             assert kwargs["Namespace"] == "Ohpen/Rollback"
             sent.extend(kwargs["MetricData"])
 
-    metrics.publish(CloudWatch(), "prod", busy)
+    publish(CloudWatch(), "prod", busy)
     values = {
         (p["MetricName"], tuple(d["Value"] for d in p["Dimensions"])): (p["Value"], p["Unit"])
         for p in sent
@@ -627,5 +629,5 @@ def test_publish_sends_only_measured_figures(busy: Metrics, history: History) ->
     assert all(p["Timestamp"] == NOW for p in sent)
 
     sent.clear()
-    metrics.publish(CloudWatch(), "prod", history.compute(since=day(9, 1)))
+    publish(CloudWatch(), "prod", history.compute(since=day(9, 1)))
     assert [(p["MetricName"], p["Value"]) for p in sent] == [("RollbackCount", 0.0)]

@@ -6,7 +6,7 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -90,3 +90,18 @@ def open_run(args: argparse.Namespace, **overrides: Any) -> Iterator[OhpenRun]:
         yield run
     finally:
         run.close()
+
+
+def run_on_demand(args: argparse.Namespace, stack: ExitStack) -> Callable[[], OhpenRun]:
+    """For a command whose report needs AWS only sometimes (e.g. audit records kept in S3):
+    the first call opens the run (preflight, its lines on stderr so stdout keeps the report
+    alone), later calls reuse it, and ``stack`` closes it. Never called: no AWS call."""
+    opened: list[OhpenRun] = []
+
+    def run() -> OhpenRun:
+        if not opened:
+            with redirect_stdout(sys.stderr):
+                opened.append(stack.enter_context(open_run(args)))
+        return opened[0]
+
+    return run

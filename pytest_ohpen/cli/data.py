@@ -22,6 +22,7 @@ from pytest_ohpen.errors import ConfigError, OhpenError
 from pytest_ohpen.rollback.data_apply import DataRollbackConflict, apply_data_rollback
 from pytest_ohpen.rollback.data_plan import plan_data_rollback
 from pytest_ohpen.rollback.data_runs import DataRollbackRefused, list_runs
+from pytest_ohpen.util.tables import text_table
 
 AUDIT_KIND = "data_rollback"
 PROMOTED = "\u2190 promoted"
@@ -89,7 +90,7 @@ def run_runs(args: argparse.Namespace) -> int:
         )
         for r in runs
     ]
-    for line in _table(header, rows, right={2, 3}):
+    for line in text_table(header, rows, right_aligned={2, 3}):
         print(line)
     return EXIT_OK
 
@@ -172,20 +173,6 @@ def _operator(who: dict[str, str]) -> str:
     """One string for the pointer's ``promoted_by``: "person (arn)" or just the arn."""
     person = next((who[name] for name in HUMAN_VARIABLES if name in who), None)
     return f"{person} ({who['aws_caller']})" if person else who["aws_caller"]
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
-    """Aligned text columns (those in ``right`` right-aligned), two spaces apart."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: tuple[str, ...]) -> str:
-        cells = [
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    return [line(header), *(line(row) for row in rows)]
 
 
 def _no(message: str) -> int:

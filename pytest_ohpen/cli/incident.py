@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, environment_options, settings_from
+from pytest_ohpen.cli.common import (
+    EXIT_NO,
+    EXIT_OK,
+    environment_options,
+    run_on_demand,
+    settings_from,
+)
+
+if TYPE_CHECKING:
+    from pytest_ohpen.records.store import AuditRecord
 
 
 def register(commands: Any) -> None:
@@ -23,15 +33,19 @@ def register(commands: Any) -> None:
     show.set_defaults(handler=run_show)
 
 
-def _incidents(args: argparse.Namespace) -> tuple[str, list[Any]]:
-    """Read incident records from the local audit directory (no AWS call needed)."""
+def _incidents(args: argparse.Namespace) -> tuple[str, list[AuditRecord]]:
+    """The environment's incident records: its local audit directory (no AWS call) and,
+    when ``[<env>.audit]`` names a bucket, the records kept there (after the account guard)."""
     from pytest_ohpen.context import OhpenRun
-    from pytest_ohpen.records.store import AuditStore
+    from pytest_ohpen.records.store import open_store
     from pytest_ohpen.rollback.incident import KIND
 
     settings = settings_from(args)
     env = OhpenRun(lambda: settings, Path.cwd()).environment
-    return env.name, AuditStore(env.audit.directory).records(kind=KIND, environment=env.name)
+    with ExitStack() as stack:
+        run = run_on_demand(args, stack)
+        store = open_store(env, lambda: run().clients.client("s3"))
+        return env.name, store.records(kind=KIND, environment=env.name)
 
 
 def run_list(args: argparse.Namespace) -> int:

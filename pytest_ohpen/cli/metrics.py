@@ -1,10 +1,11 @@
 """``ohpen metrics``: the playbook's rollback metrics against its targets, for a scheduled job.
 
-Reads the local audit directory only (no AWS call) unless ``--publish`` is given, which
-goes through the account guard first. The report alone goes to stdout, so any format
-can be piped; the guard's line, skipped-record warnings and what was written go to
-stderr. Exit 0: every target met (or without data); 1: a target is breached, so the
-job can alert; 2: bad input (one line on stderr).
+Reads the local audit directory only (no AWS call) unless the environment keeps its audit
+records in S3 too (``[<env>.audit] bucket``) or ``--publish`` is given: then the account
+guard runs first, once. The report alone goes to stdout, so any format can be piped; the
+guard's line, skipped-record warnings and what was written go to stderr. Exit 0: every
+target met (or without data); 1: a target is breached, so the job can alert; 2: bad input
+(one line on stderr).
 """
 
 from __future__ import annotations
@@ -12,20 +13,25 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from contextlib import redirect_stdout
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.cli.common import (
     EXIT_NO,
     EXIT_OK,
     EXIT_USAGE,
     environment_options,
-    open_run,
+    run_on_demand,
     settings_from,
 )
+from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import OhpenError
+
+if TYPE_CHECKING:
+    from pytest_ohpen.metrics.figures import Metrics
 
 FORMATS = ("table", "json", "markdown")
 
@@ -69,13 +75,23 @@ def _usage(message: str) -> int:
 
 def run_metrics(args: argparse.Namespace) -> int:
     """Compute, print, optionally chart and publish; the exit code says whether targets hold."""
-    from pytest_ohpen.context import OhpenRun
-    from pytest_ohpen.metrics import compute as metrics
-    from pytest_ohpen.records.store import AuditStore
+    with ExitStack() as stack:
+        return _metrics(args, run_on_demand(args, stack))
+
+
+def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
+    """The command, with the run (account guard, clients) opened only when AWS is needed:
+    for records kept in the audit bucket, and for ``--publish``; both share one run."""
+    from pytest_ohpen.metrics.chart import chart_png
+    from pytest_ohpen.metrics.figures import compute, parse_since, window_start
+    from pytest_ohpen.metrics.records import DRILL, INCIDENT
+    from pytest_ohpen.metrics.render import to_json, to_markdown, to_table
+    from pytest_ohpen.metrics.targets import breached, targets
+    from pytest_ohpen.records.store import open_store
 
     now = _now()
     try:
-        since = metrics.window_start(metrics.parse_since(args.since), now)
+        since = window_start(parse_since(args.since), now)
     except ValueError as error:
         return _usage(f"--since {error}")
     if since >= now:
@@ -84,25 +100,21 @@ def run_metrics(args: argparse.Namespace) -> int:
     env = OhpenRun(lambda: settings, Path.cwd()).environment
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        store = AuditStore(env.audit.directory)
+        store = open_store(env, lambda: run().clients.client("s3"))
         records = [
             record
-            for kind in (metrics.INCIDENT, metrics.DRILL)
+            for kind in (INCIDENT, DRILL)
             for record in store.records(kind=kind, environment=env.name)
         ]
-        figures = metrics.compute(records, since, now, environment=env.name)
+        figures = compute(records, since, now, environment=env.name)
     for warning in caught:
         print(f"ohpen: warning: {warning.message}", file=sys.stderr)
-    results = metrics.targets(figures)
-    render = {
-        "table": metrics.to_table,
-        "json": metrics.to_json,
-        "markdown": metrics.to_markdown,
-    }[args.format]
+    results = targets(figures)
+    render = {"table": to_table, "json": to_json, "markdown": to_markdown}[args.format]
     print(render(figures, results), end="")
     if args.chart is not None:
         try:
-            metrics.chart_png(figures, args.chart)
+            chart_png(figures, args.chart)
         except OSError as error:
             return _usage(f"--chart {str(args.chart)!r}: {error.strerror or error}")
         print(
@@ -111,8 +123,8 @@ def run_metrics(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.publish:
-        _publish(args, env.name, figures)
-    missed = metrics.breached(results)
+        _publish(run(), env.name, figures)
+    missed = breached(results)
     if missed:
         print(
             "ohpen: targets breached: " + ", ".join(result.name for result in missed),
@@ -122,27 +134,28 @@ def run_metrics(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _publish(args: argparse.Namespace, environment: str, figures: Any) -> None:
-    """Put the figures to CloudWatch after the account guard; errors are one line."""
+def _publish(run: OhpenRun, environment: str, figures: Metrics) -> None:
+    """Put the figures to CloudWatch (the run has passed the account guard); errors are one
+    line on stderr."""
     import botocore.exceptions
 
-    from pytest_ohpen.metrics import compute as metrics
+    from pytest_ohpen.metrics.publish import NAMESPACE, publish
 
-    with redirect_stdout(sys.stderr), open_run(args) as run:
-        try:
-            sent = metrics.publish(run.clients.client("cloudwatch"), environment, figures)
-        except botocore.exceptions.ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
-            raise OhpenError(
-                f"cannot publish the metrics to CloudWatch ({code}): the caller needs "
-                f"cloudwatch:PutMetricData for namespace {metrics.NAMESPACE}"
-            ) from None
-        except botocore.exceptions.BotoCoreError as error:
-            raise OhpenError(
-                f"cannot publish the metrics to CloudWatch ({type(error).__name__}: {error})"
-            ) from None
-        names = sorted({str(point["MetricName"]) for point in sent})
-        print(
-            f"ohpen: published {len(sent)} datapoints to {metrics.NAMESPACE} "
-            f"(Environment={environment}): {', '.join(names)}"
-        )
+    try:
+        sent = publish(run.clients.client("cloudwatch"), environment, figures)
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        raise OhpenError(
+            f"cannot publish the metrics to CloudWatch ({code}): the caller needs "
+            f"cloudwatch:PutMetricData for namespace {NAMESPACE}"
+        ) from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise OhpenError(
+            f"cannot publish the metrics to CloudWatch ({type(error).__name__}: {error})"
+        ) from None
+    names = sorted({str(point["MetricName"]) for point in sent})
+    print(
+        f"ohpen: published {len(sent)} datapoints to {NAMESPACE} "
+        f"(Environment={environment}): {', '.join(names)}",
+        file=sys.stderr,
+    )

@@ -64,7 +64,7 @@ def _initiator() -> str:
 
 def run_rollback(args: argparse.Namespace) -> int:
     """Exit 0 when the dry-run review allows apply or the apply (and verify) succeeded."""
-    from pytest_ohpen.readiness.conclude import operator_identity
+    from pytest_ohpen.records.identity import operator_identity
     from pytest_ohpen.rollback.reapply import RollbackRequest, rollback_terraform
 
     with open_run(args) as run:

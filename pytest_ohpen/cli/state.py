@@ -46,6 +46,7 @@ from pytest_ohpen.terraform.state_versions import (
     read_version,
 )
 from pytest_ohpen.util.files import write_atomic
+from pytest_ohpen.util.tables import text_table
 
 AUDIT_KIND = "state_restore"
 BACKUPS = "backups"
@@ -121,7 +122,7 @@ def run_versions(args: argparse.Namespace) -> int:
             return EXIT_OK
         rows = [_row(s3, tf, version) for version in versions]
     header = ("VersionId", "LastModified", "IsLatest", "Serial", "Lineage", "Size")
-    for line in _table(header, rows, right={3, 5}):
+    for line in text_table(header, rows, right_aligned={3, 5}):
         print(line)
     return EXIT_OK
 
@@ -267,20 +268,6 @@ def _row(s3: Any, tf: Terraform, version: StateVersion) -> tuple[str, ...]:
         lineage,
         str(version.size),
     )
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
-    """Aligned text columns (those in ``right`` right-aligned), two spaces apart."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: tuple[str, ...]) -> str:
-        cells = [
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    return [line(header), *(line(row) for row in rows)]
 
 
 def _read_version(s3: Any, tf: Terraform, version_id: str) -> bytes | None:

@@ -6,7 +6,6 @@ Shared by the plugin's session-finish hook and the CLI, so both give the same re
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pytest_ohpen.readiness.decide import NOT_NEEDED, Verdict, decide
 from pytest_ohpen.readiness.facts import FailedCheck
 from pytest_ohpen.readiness.gather import gather
 from pytest_ohpen.readiness.report import build_report, summary_lines, to_json, to_markdown
+from pytest_ohpen.records.identity import operator_identity
 from pytest_ohpen.records.redact import redact, redact_text
 from pytest_ohpen.rollback.trigger import CommandError, build_command, decide_trigger, run_command
 from pytest_ohpen.util.files import write_atomic
@@ -38,27 +38,6 @@ CREDENTIAL_VARIABLES = (
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
 )
-CI_VARIABLES = (
-    "GITHUB_ACTOR",
-    "GITHUB_TRIGGERING_ACTOR",
-    "GITHUB_WORKFLOW",
-    "GITHUB_RUN_ID",
-    "GITHUB_RUN_ATTEMPT",
-    "GITHUB_REPOSITORY",
-    "GITHUB_SHA",
-    "GITHUB_REF",
-    "CI_PIPELINE_ID",
-    "CI_JOB_ID",
-    "BUILD_ID",
-    "USER",
-)
-
-
-def operator_identity(caller_arn: str | None) -> dict[str, str]:
-    """Who is acting: the AWS identity (from the account guard) and the CI's variables."""
-    identity = {"aws_caller": caller_arn or "unknown"}
-    identity.update({name: os.environ[name] for name in CI_VARIABLES if os.environ.get(name)})
-    return identity
 
 
 @dataclass

@@ -11,8 +11,6 @@ Layout, locally and under the S3 prefix: ``<environment>/<kind>/<id>.json``.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 import os
 import re
@@ -21,12 +19,16 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path, PurePath
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.records.redact import redact
+from pytest_ohpen.util.jsonable import iso_utc, jsonable
+
+if TYPE_CHECKING:
+    from pytest_ohpen.config.environments import Environment
 
 SCHEMA_VERSION = 1
 """The version of a record's JSON layout; a record from a newer plugin is not read."""
@@ -55,38 +57,6 @@ class AuditWarning(UserWarning):
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    """``moment`` in ISO 8601, in UTC with ``Z`` (naive datetimes stay zone-less)."""
-    if moment.tzinfo is None:
-        return moment.isoformat()
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` as JSON types: datetimes as ISO 8601, paths and other objects as strings."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, datetime):
-        return _iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return _jsonable(value.value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, set | frozenset):
-        return sorted((_jsonable(item) for item in value), key=repr)
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, PurePath):
-        return str(value)
-    return str(value)
 
 
 def _check_name(what: str, name: str) -> None:
@@ -119,7 +89,7 @@ class AuditRecord:
             "id": self.id,
             "kind": self.kind,
             "environment": self.environment,
-            "recorded_at": _iso(self.recorded_at),
+            "recorded_at": iso_utc(self.recorded_at),
             "data": self.data,
         }
 
@@ -215,7 +185,7 @@ class AuditStore:
             kind=kind,
             environment=environment,
             recorded_at=recorded_at,
-            data=redact(_jsonable(dict(data))),
+            data=redact(jsonable(dict(data))),
         )
         body = _encode(record)
         path = self._write_local(record, body)
@@ -382,6 +352,16 @@ class AuditStore:
                 )
                 continue
             yield record, where
+
+
+def open_store(env: Environment, s3: Callable[[], Any]) -> AuditStore:
+    """The environment's audit store (``[<env>.audit]``): its local directory and, when a
+    bucket is configured, that bucket and prefix. ``s3`` makes the S3 client and is only
+    called when there is a bucket, so a store without one never touches AWS."""
+    audit = env.audit
+    if not audit.bucket:
+        return AuditStore(audit.directory, prefix=audit.prefix)
+    return AuditStore(audit.directory, s3=s3(), bucket=audit.bucket, prefix=audit.prefix)
 
 
 def _check_place(record: AuditRecord, environment: str, kind: str, record_id: str) -> None:
