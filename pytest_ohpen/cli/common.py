@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pytest_ohpen.aws.errors import error_code, error_message
 from pytest_ohpen.config.settings import DEFAULT_TARGETS, Settings, first_given
 from pytest_ohpen.context import OhpenRun
 
@@ -36,9 +37,9 @@ def answer_no_on(command: str, *refusals: type[Exception]) -> Callable[[Handler]
             try:
                 return handler(args)
             except bex.ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "Unknown")
+                code = error_code(error)
                 operation = getattr(error, "operation_name", "AWS call")
-                message = error.response.get("Error", {}).get("Message", "")
+                message = error_message(error)
                 return say_no(command, f"{operation} failed ({code}): {message}")
             except bex.BotoCoreError as error:
                 return say_no(command, f"AWS call failed: {error}")

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.aws.errors import error_code
 from pytest_ohpen.cli.common import (
     EXIT_NO,
     EXIT_OK,
@@ -144,7 +145,7 @@ def _publish(run: OhpenRun, environment: str, figures: Metrics) -> None:
     try:
         sent = publish(run.clients.client("cloudwatch"), environment, figures)
     except botocore.exceptions.ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
+        code = error_code(error)
         raise OhpenError(
             f"cannot publish the metrics to CloudWatch ({code}): the caller needs "
             f"cloudwatch:PutMetricData for namespace {NAMESPACE}"

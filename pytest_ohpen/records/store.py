@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.aws.errors import error_code, lost_condition
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.records.redact import redact
 from pytest_ohpen.util.jsonable import iso_utc, jsonable
@@ -36,7 +37,6 @@ KNOWN_GOOD = "known_good"
 """The kind of a record naming a deployment that passed its checks (a rollback target)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 """Environment, kind and id are path components: no separators, no leading dot."""
-_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 class AuditConflict(OhpenError):
@@ -266,9 +266,8 @@ class AuditStore:
                 IfNoneMatch="*",
             )
         except botocore.exceptions.ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", "Unknown"))
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in _CONFLICT_CODES or status == 412:
+            code = error_code(error)
+            if lost_condition(error):
                 path.unlink(missing_ok=True)
                 raise AuditConflict(
                     f"audit record {where} already exists; audit records are never "
@@ -321,7 +320,7 @@ class AuditStore:
                 keys += [item["Key"] for item in page.get("Contents", [])]
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
             code = (
-                error.response.get("Error", {}).get("Code", "Unknown")
+                error_code(error)
                 if isinstance(error, botocore.exceptions.ClientError)
                 else type(error).__name__
             )
