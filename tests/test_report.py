@@ -22,7 +22,7 @@ from pytest_ohpen.readiness.decide import decide
 from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
 from pytest_ohpen.readiness.git_facts import GitFacts
 from pytest_ohpen.readiness.render import summary_lines, to_json, to_markdown
-from pytest_ohpen.readiness.report import Report, build_report
+from pytest_ohpen.readiness.report import Report, TriggerRecord, build_report
 from pytest_ohpen.terraform.locks import LockInfo
 from pytest_ohpen.terraform.state_versions import StateSummary, StateVersion
 
@@ -222,6 +222,58 @@ def test_summary_lines_of_a_not_needed_report_do_not_offer_a_target() -> None:
     lines = summary_lines(report_of(facts(failed_checks=[])), PATHS)
     assert lines[0] == "verdict: NOT_NEEDED (prod)"
     assert not any("roll back to" in line for line in lines)
+
+
+def test_the_report_does_not_follow_the_facts_changed_after_it_was_built() -> None:
+    """A hook keeping the facts and changing them later (their lists, ``extra``, the
+    known-good mark) changes nothing in the report already built."""
+    mark = {"git_commit": TARGET_COMMIT, "state_version_id": "v2"}
+    state = facts().state
+    assert state is not None
+    given = facts(extra={"ticket": {"id": "CHG-1"}}, state=replace(state, known_good_mark=mark))
+    report = report_of(given)
+    before = to_json(report)
+
+    given.extra["ticket"]["id"] = "CHG-2"
+    given.failed_checks.append(SECOND)
+    given.passed_on_retry.append("t::later")
+    mark["git_commit"] = "c" * 40
+
+    assert to_json(report) == before
+    assert data(report)["extra"] == {"ticket": {"id": "CHG-1"}}
+    assert data(report)["target"]["known_good_mark"]["git_commit"] == TARGET_COMMIT
+
+
+def test_a_trigger_that_ran_its_command_says_how_it_ended_one_that_did_not_says_why() -> None:
+    """The ``rollback`` object: ``timed_out`` only when the command ran; Markdown and the
+    summary name the mode, the fallback reasons, the command and its exit code."""
+    refused = TriggerRecord(
+        "apply", "dry-run", ("no approval",), error="no [prod.rollback] command is configured"
+    )
+    ran = TriggerRecord(
+        "dry-run",
+        "dry-run",
+        command=("scripts/rollback.sh", "--dry-run"),
+        exit_code=0,
+        duration_seconds=2.25,
+        output=("plan: 0 to change",),
+        timed_out=False,
+    )
+
+    not_run = data(replace(ready(), rollback=refused))["rollback"]
+    assert not_run["mode"] == "dry-run"
+    assert not_run["fallback_reasons"] == ["no approval"]
+    assert not_run["command"] is None
+    assert "timed_out" not in not_run
+    done = data(replace(ready(), rollback=ran))["rollback"]
+    assert done["command"] == ["scripts/rollback.sh", "--dry-run"]
+    assert (done["exit_code"], done["duration_seconds"], done["timed_out"]) == (0, 2.25, False)
+    assert done["output"] == ["plan: 0 to change"]
+    markdown = to_markdown(replace(ready(), rollback=ran))
+    assert "- command: `scripts/rollback.sh --dry-run`" in markdown
+    assert "- exit code 0 after 2.2 s" in markdown
+    assert "not applied: no approval" in to_markdown(replace(ready(), rollback=refused))
+    assert "  rollback: dry-run, exit code 0" in summary_lines(replace(ready(), rollback=ran), [])
 
 
 # --- CheckOutcomes -------------------------------------------------------------------------
