@@ -14,6 +14,8 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from test_readiness_run import head_commits, make_git_repo
 from pytest_ohpen import __version__
 from pytest_ohpen.checks.base import describe_client_error
 from pytest_ohpen.config.environments import Environment, Terraform
-from pytest_ohpen.plugin.allure import (
+from pytest_ohpen.plugin.allure import PASSED_ON_RETRY, PLUGIN_NAME, AllureResults
+from pytest_ohpen.plugin.allure_files import (
     APPROVAL_ATTACHMENT,
     CATEGORIES,
     CATEGORIES_FILE,
@@ -32,19 +35,17 @@ from pytest_ohpen.plugin.allure import (
     JSON_ATTACHMENT,
     MARKDOWN_ATTACHMENT,
     OUTPUT_ATTACHMENT,
-    PASSED_ON_RETRY,
-    PLUGIN_NAME,
-    SERVICES,
-    AllureResults,
-    console_url,
     environment_properties,
-    service_of,
-    story_of,
-    suite_of,
     write_run_files,
 )
+from pytest_ohpen.plugin.allure_labels import SERVICES, console_url, service_of, story_of, suite_of
 from pytest_ohpen.plugin.fixtures import RESOURCE_FIXTURES
+from pytest_ohpen.readiness.decide import Verdict
+from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
+from pytest_ohpen.readiness.git_facts import GitFacts
+from pytest_ohpen.readiness.report import Report, TriggerRecord, build_report
 from pytest_ohpen.records.redact import REDACTED
+from pytest_ohpen.terraform.state_versions import StateSummary, StateVersion
 
 FAKE_KEY_ID = "AKIAFAKEOHPENTEST0001"
 FAKE_SECRET = "fake-secret-ohpen-test-do-not-leak"
@@ -598,43 +599,42 @@ def _environment() -> Environment:
     )
 
 
-def _report(**changes: Any) -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "environment": {"name": "prod", "account_id": "123456789012", "region": "eu-central-1"},
-        "generated_at": "2025-01-01T00:00:00Z",
-        "generator": f"pytest-ohpen {__version__}",
-        "verdict": "READY",
-        "blockers": [],
-        "warnings": [],
-        "checks": {"ran": True, "passed": 1, "failed": 1, "passed_on_retry": []},
-        "failed_checks": [],
-        "affected": [],
-        "target": {
-            "state_version_id": "v2",
-            "serial": 2,
-            "lineage": "l",
-            "last_modified": "2025-01-01T00:00:00Z",
-            "source": "known_good",
-            "git_ref": "HEAD~1",
-            "git_commit": "abc",
-        },
-        "current": None,
-        "git": {"head": "def", "dirty": False},
-        "operator": {"aws_caller": "arn:aws:iam::123456789012:user/ci"},
-        "rollback": {
-            "requested": "apply",
-            "mode": "apply",
-            "approved_by": "Zoë: ops=lead",
-            "fallback_reasons": [],
-            "command": ["rollback.sh", "--apply"],
-            "output": ["done"],
-            "exit_code": 0,
-            "duration_seconds": 1.5,
-            "error": None,
-        },
-    }
-    report.update(changes)
-    return report
+TRIGGER = TriggerRecord(
+    requested="apply",
+    mode="apply",
+    approved_by="Zoë: ops=lead",
+    command=("rollback.sh", "--apply"),
+    output=("done",),
+    exit_code=0,
+    duration_seconds=1.5,
+    timed_out=False,
+)
+
+
+def _report(**changes: Any) -> Report:
+    """A READY report of one failed check, rolled back to state v2 and git HEAD~1 = abc."""
+    version = StateVersion("v2", datetime(2025, 1, 1, tzinfo=UTC), False, 100)
+    facts = ReadinessFacts(
+        environment="prod",
+        account_id="123456789012",
+        region="eu-central-1",
+        checks_ran=True,
+        failed_checks=[FailedCheck("t::x", "CheckFailed: x")],
+        passed=1,
+        state=StateFacts(
+            "state",
+            "key",
+            "Enabled",
+            (version,),
+            target=VersionFacts(version, StateSummary(4, "1.5.0", 2, "l", 1)),
+            target_source="known_good",
+        ),
+        git=GitFacts(Path("/repo"), "def", "HEAD~1", "abc", False, None),
+    )
+    verdict = Verdict("READY", (), ())
+    operator = {"aws_caller": "arn:aws:iam::123456789012:user/ci"}
+    report = build_report(facts, verdict, datetime(2025, 1, 1, tzinfo=UTC), operator)
+    return replace(report, **{"rollback": TRIGGER, **changes})
 
 
 def test_environment_properties_are_escaped_and_skip_unknowns() -> None:
@@ -653,14 +653,18 @@ def test_the_run_files_are_redacted_even_when_the_report_is_not(
 ) -> None:
     """Whatever reaches the writer, no credential reaches the directory."""
     monkeypatch.setenv("GITHUB_TOKEN", FAKE_TOKEN)
-    leaking = _report()
-    leaking["rollback"]["output"] = [
-        f"AWS_ACCESS_KEY_ID={FAKE_KEY_ID}",
-        f"AWS_SECRET_ACCESS_KEY={FAKE_SECRET}",
-        f"token {FAKE_TOKEN}",
-    ]
-    leaking["rollback"]["approved_by"] = f"alice {FAKE_KEY_ID}"
-    leaking["extra"] = {"note": f"secret={FAKE_SECRET}"}
+    leaking = _report(
+        rollback=replace(
+            TRIGGER,
+            output=(
+                f"AWS_ACCESS_KEY_ID={FAKE_KEY_ID}",
+                f"AWS_SECRET_ACCESS_KEY={FAKE_SECRET}",
+                f"token {FAKE_TOKEN}",
+            ),
+            approved_by=f"alice {FAKE_KEY_ID}",
+        ),
+        extra={"note": f"secret={FAKE_SECRET}"},
+    )
 
     written = write_run_files(tmp_path, leaking, _environment())
 
@@ -687,7 +691,7 @@ def test_a_results_folder_that_cannot_be_written_is_reported_not_raised(
     blocked.write_text("")
     plugin = AllureResults(pytestconfig, blocked)
 
-    plugin.pytest_ohpen_readiness_report(report=_report(), env=_environment())
+    plugin.pytest_ohpen_readiness_concluded(report=_report(), env=_environment())
 
     assert plugin.failure is not None
     assert plugin.failure.startswith(("NotADirectoryError", "FileExistsError"))

@@ -145,6 +145,37 @@ def pytest_ohpen_readiness_report(report, env):
         json.dump(report, out)
 """
 
+MUTATING_CONFTEST = """\
+import json
+
+import pytest
+
+SEEN = {}
+
+
+def pytest_ohpen_readiness_facts(facts, env):
+    facts.extra["note"] = "from the facts hook"
+    SEEN["facts"] = facts
+
+
+def pytest_ohpen_rollback_veto(report, env):
+    report["verdict"] = "BLOCKED"
+    report["target"]["git_ref"] = "refs/heads/evil"
+    report["extra"]["note"] = "changed by the veto hook"
+    SEEN["facts"].extra["note"] = "changed after the verdict"
+    SEEN["facts"].add_blocker("added after the verdict")
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_ohpen_readiness_report(report, env):
+    report["verdict"] = "MUTATED"
+    report["rollback"]["mode"] = "off"
+    report["blockers"].append({"code": "hook", "message": "added to the copy"})
+    with open("hook-mutated.json", "w") as out:
+        json.dump(report, out)
+"""
+
 VETO_CONFTEST = """\
 def pytest_ohpen_rollback_veto(report, env):
     return "change freeze"
@@ -550,6 +581,44 @@ def test_a_green_run_without_a_readable_state_still_completes_the_report(
 
 
 # ---------------------------------------------------------------------- hooks
+
+
+def test_hooks_that_change_what_they_receive_change_neither_the_decision_nor_the_report(
+    lake: pytest.Pytester,
+) -> None:
+    """The veto and report hooks get copies: a veto hook rewriting the verdict and the target
+    does not block the apply nor move its target, a report hook rewriting its report reaches
+    neither the files, the audit record nor the Allure attachment, and facts changed after the
+    verdict do not reach the report."""
+    write_environment(lake, mode="apply", auto_apply=True)
+    lake.makeconftest(MUTATING_CONFTEST)
+
+    result = red(lake, "--rollback-approved-by", "alice", "--alluredir", "allure-results")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    assert json.loads(lake.path.joinpath("hook-mutated.json").read_text())["verdict"] == "MUTATED"
+    [call] = calls_of(lake)
+    assert call["argv"][-1] == "--apply", "the veto hook's verdict change blocked the apply"
+    assert "refs/heads/evil" not in call["argv"]
+    report = report_of(lake)
+    assert report["verdict"] == "READY"
+    assert report["blockers"] == []
+    assert report["extra"] == {"note": "from the facts hook"}
+    assert report["target"]["git_ref"] != "refs/heads/evil"
+    assert report["rollback"]["mode"] == "apply"
+    [record] = audit_records(lake, "readiness_report")
+    assert record["data"] == report
+    markdown = lake.path.joinpath("reports", "readiness-local.md").read_text()
+    assert markdown.splitlines()[0] == "# Rollback readiness: local — READY"
+    result.stdout.fnmatch_lines(["verdict: READY (local)", "  rollback: apply, exit code 0"])
+    results = [
+        json.loads(path.read_text())
+        for path in lake.path.joinpath("allure-results").glob("*-result.json")
+    ]
+    [readiness] = [r for r in results if r["name"] == "ohpen rollback readiness (local)"]
+    [attached] = [a for a in readiness["attachments"] if a["name"] == "readiness report (JSON)"]
+    source = lake.path / "allure-results" / attached["source"]
+    assert json.loads(source.read_text()) == report
 
 
 def test_conftest_hooks_add_a_blocker_and_receive_the_final_report(

@@ -41,22 +41,21 @@ def register(commands: Any) -> None:
 
 def run_readiness(args: argparse.Namespace) -> int:
     """Preflight, gather, decide, write the report; exit 0 READY, 1 BLOCKED."""
-    from pytest_ohpen.readiness.conclude import Finish, finish
+    from pytest_ohpen.readiness.assess import assess
+    from pytest_ohpen.readiness.conclude import ReadinessRun, conclude
 
     report = args.report.resolve() if args.report else None
     with open_run(args, readiness_report=report, rollback_target=args.rollback_target) as run:
-        finished = finish(
-            Finish(
-                env=run.environment,
-                clients=run.clients,
-                audit=run.audit_store(),
-                repo=run.repo,
-                report_path=run.report_path(),
-                caller_arn=run.caller_arn,
-                target_ref=args.rollback_target,
-            ),
-            outcomes=None,
+        readiness = ReadinessRun(
+            env=run.environment,
+            clients=run.clients,
+            audit=run.audit_store(),
+            repo=run.repo,
+            report_path=run.report_path(),
+            caller_arn=run.caller_arn,
+            target_ref=args.rollback_target,
         )
+        finished = conclude(readiness, assess(readiness, outcomes=None))
     for line in finished.lines:
         print(line)
     return EXIT_OK if finished.rollback_possible else EXIT_NO

@@ -1,12 +1,15 @@
 """Each check's final outcome, read from the reports pytest logs.
 
 Works the same in a single process and on the xdist controller, which sees only
-reports: every check carries its resource in ``user_properties`` (set at collection).
+reports: every check carries its environment and resource in ``user_properties`` (set at
+collection; they cross from workers as strings). They are parsed here, once, into a
+:class:`CheckTag`; the rest of the pipeline uses the typed :class:`CheckOutcome`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -15,42 +18,81 @@ RESOURCE_PROPERTY = "ohpen_resource"
 KIND_PROPERTY = "ohpen_resource_kind"
 
 
+@dataclass(frozen=True)
+class CheckTag:
+    """What a check's ``user_properties`` say: it is an ohpen check of ``environment``,
+    about ``resource`` of ``kind`` (a ``[<env>.resources]`` key) when it has one."""
+
+    environment: str
+    resource: str | None = None
+    kind: str | None = None
+
+
+def check_tag(user_properties: Iterable[tuple[str, object]]) -> CheckTag | None:
+    """The tag of an item or report, or None when it is not an ohpen check."""
+    props = {str(k): str(v) for k, v in user_properties}
+    if CHECK_PROPERTY not in props:
+        return None
+    return CheckTag(props[CHECK_PROPERTY], props.get(RESOURCE_PROPERTY), props.get(KIND_PROPERTY))
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's final outcome after its retries."""
+
+    nodeid: str
+    status: str
+    """ "passed", "failed" or "skipped"."""
+    resource: str | None = None
+    kind: str | None = None
+    message: str | None = None
+    """The one-line reason, for a failed check."""
+    retried: bool = False
+    """Whether an earlier attempt was rerun (a pass is then a pass on retry)."""
+
+
 @dataclass
 class CheckOutcomes:
-    """Final outcome per check (after retries), the failure message and the resource."""
+    """Collects the logged reports of the checks; :attr:`results` is the typed outcome."""
 
-    status: dict[str, str] = field(default_factory=dict)
-    messages: dict[str, str] = field(default_factory=dict)
-    resources: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-    retried: set[str] = field(default_factory=set)
+    _final: dict[str, CheckOutcome] = field(default_factory=dict)
+    _retried: set[str] = field(default_factory=set)
 
     def record(self, report: pytest.TestReport) -> None:
         """Take one logged report (setup, call or teardown of one attempt)."""
-        props = {str(k): str(v) for k, v in report.user_properties}
-        if CHECK_PROPERTY not in props:
+        tag = check_tag(report.user_properties)
+        if tag is None:
             return
         nodeid = report.nodeid
-        self.resources[nodeid] = (props.get(RESOURCE_PROPERTY), props.get(KIND_PROPERTY))
         outcome: str = report.outcome
         if outcome == "rerun":
-            self.retried.add(nodeid)
+            self._retried.add(nodeid)
             return
         if report.when == "call" or report.failed or (report.when == "setup" and report.skipped):
-            self.status[nodeid] = "failed" if report.failed else outcome
-            if report.failed:
-                self.messages[nodeid] = failure_line(report)
+            self._final[nodeid] = CheckOutcome(
+                nodeid,
+                "failed" if report.failed else outcome,
+                tag.resource,
+                tag.kind,
+                failure_line(report) if report.failed else None,
+            )
 
     @property
-    def failed(self) -> list[str]:
-        return [n for n, s in self.status.items() if s == "failed"]
+    def results(self) -> tuple[CheckOutcome, ...]:
+        """Every check that reached an outcome, in the order they finished first."""
+        return tuple(replace(o, retried=o.nodeid in self._retried) for o in self._final.values())
 
     @property
-    def passed(self) -> list[str]:
-        return [n for n, s in self.status.items() if s == "passed"]
+    def failed(self) -> tuple[CheckOutcome, ...]:
+        return tuple(o for o in self.results if o.status == "failed")
 
     @property
-    def passed_on_retry(self) -> list[str]:
-        return [n for n in self.passed if n in self.retried]
+    def passed(self) -> tuple[CheckOutcome, ...]:
+        return tuple(o for o in self.results if o.status == "passed")
+
+    @property
+    def passed_on_retry(self) -> tuple[CheckOutcome, ...]:
+        return tuple(o for o in self.passed if o.retried)
 
 
 def failure_line(report: pytest.TestReport) -> str:

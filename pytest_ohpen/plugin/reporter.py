@@ -2,8 +2,8 @@
 (the single process, or xdist's controller) and only once a run has passed preflight.
 
 It collects each check's final outcome from the logged reports; at session finish it
-hands them to ``finish`` (facts, verdict, trigger, report, audit) and prints a few
-summary lines. The run's exit code is never changed.
+assesses them (facts, verdict, report) and concludes (trigger, files, audit records) and
+prints a few summary lines. The run's exit code is never changed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.plugin.outcomes import CheckOutcomes
-from pytest_ohpen.readiness.conclude import Finish, Hooks, finish
+from pytest_ohpen.readiness.assess import assess
+from pytest_ohpen.readiness.conclude import Hooks, ReadinessRun, conclude
 
 PLUGIN_NAME = "ohpen-readiness-reporter"
 
@@ -32,7 +33,7 @@ class ReadinessReporter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.outcomes.status:
+        if not self.outcomes.results:
             return  # no check ran (e.g. interrupted during collection)
         config = session.config
         terminal = config.pluginmanager.get_plugin("terminalreporter")
@@ -45,29 +46,27 @@ class ReadinessReporter:
         hook = config.hook
         settings = self.run.settings
         try:
-            finished = finish(
-                Finish(
-                    env=self.run.environment,
-                    clients=self.run.clients,
-                    audit=self.run.audit_store(),
-                    repo=self.run.repo,
-                    report_path=self.run.report_path(),
-                    caller_arn=self.run.caller_arn,
-                    rollback_mode=settings.rollback_mode,
-                    target_ref=settings.rollback_target,
-                    approved_by=settings.approved_by,
-                    notify=settings.notify,
-                    complete_run=_complete(config),
-                    hooks=Hooks(
-                        facts=hook.pytest_ohpen_readiness_facts,
-                        report=hook.pytest_ohpen_readiness_report,
-                        veto=hook.pytest_ohpen_rollback_veto,
-                    ),
-                    write_line=write_line,
+            run = ReadinessRun(
+                env=self.run.environment,
+                clients=self.run.clients,
+                audit=self.run.audit_store(),
+                repo=self.run.repo,
+                report_path=self.run.report_path(),
+                caller_arn=self.run.caller_arn,
+                rollback_mode=settings.rollback_mode,
+                target_ref=settings.rollback_target,
+                approved_by=settings.approved_by,
+                notify=settings.notify,
+                complete_run=_complete(config),
+                hooks=Hooks(
+                    facts=hook.pytest_ohpen_readiness_facts,
+                    report=hook.pytest_ohpen_readiness_report,
+                    veto=hook.pytest_ohpen_rollback_veto,
+                    concluded=hook.pytest_ohpen_readiness_concluded,
                 ),
-                self.outcomes,
+                write_line=write_line,
             )
-            self.lines = finished.lines
+            self.lines = conclude(run, assess(run, self.outcomes)).lines
         except OhpenError as error:
             self.failure = str(error)
         except Exception as error:  # a report problem must not change the checks' exit code

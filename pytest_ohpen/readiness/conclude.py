@@ -1,33 +1,40 @@
-"""What happens when a checking run ends (and what ``ohpen readiness`` does without checks):
-gather facts, decide, trigger the rollback command, write the report and the audit records.
+"""Conclude a readiness assessment: run the rollback trigger, write the report files and the
+audit records, mark a green run known-good, notify, and hand the hooks their copy.
 
-Shared by the plugin's session-finish hook and the CLI, so both give the same report.
+The second half of what the plugin does when checks end, after
+:func:`pytest_ohpen.readiness.assess.assess`; ``ohpen readiness`` concludes the same way
+(no checks ran, so nothing is triggered or marked). Each step reads the typed report.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
 from pytest_ohpen.context import EMBEDDED_ENDPOINT_VARIABLE
-from pytest_ohpen.readiness.decide import NOT_NEEDED, Verdict, decide
-from pytest_ohpen.readiness.facts import FailedCheck
-from pytest_ohpen.readiness.gather import gather
-from pytest_ohpen.readiness.report import build_report, summary_lines, to_json, to_markdown
+from pytest_ohpen.readiness.decide import NOT_NEEDED
+from pytest_ohpen.readiness.render import (
+    as_data,
+    iso_utc,
+    summary_lines,
+    to_json,
+    to_markdown,
+    trigger_data,
+)
+from pytest_ohpen.readiness.report import Report, TriggerRecord
 from pytest_ohpen.records.identity import operator_identity
-from pytest_ohpen.records.redact import redact, redact_text
+from pytest_ohpen.records.redact import redact_text
 from pytest_ohpen.rollback.trigger import CommandError, build_command, decide_trigger, run_command
 from pytest_ohpen.util.files import write_atomic
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.config.environments import Environment
-    from pytest_ohpen.plugin.outcomes import CheckOutcomes
     from pytest_ohpen.records.store import AuditStore
 
 CREDENTIAL_VARIABLES = (
@@ -42,16 +49,19 @@ CREDENTIAL_VARIABLES = (
 
 @dataclass
 class Hooks:
-    """The conftest hooks, or none (the CLI has no conftest)."""
+    """The conftest hooks, or none (the CLI has no conftest). ``report`` and ``veto`` get a
+    fresh JSON-ready copy each; ``concluded`` gets the frozen report (for the Allure plugin)."""
 
     facts: Callable[..., Any] = lambda **_: None
     report: Callable[..., Any] = lambda **_: None
     veto: Callable[..., list[str | None]] = lambda **_: []
+    concluded: Callable[..., Any] = lambda **_: None
 
 
 @dataclass
-class Finish:
-    """Everything the end of a run needs to know, gathered from options and the run."""
+class ReadinessRun:
+    """What assessing and concluding need: the environment, its clients and audit store, and
+    what the operator asked for (options of the run or of ``ohpen readiness``)."""
 
     env: Environment
     clients: AwsClients
@@ -75,134 +85,108 @@ class Finish:
 
 
 @dataclass(frozen=True)
-class Finished:
-    """The report as written, and the lines that summarise it."""
+class Concluded:
+    """The report as written (with the trigger's record), where, and its summary lines."""
 
-    report: dict[str, Any]
+    report: Report
+    written: tuple[Path, ...]
     lines: list[str]
 
     @property
     def rollback_possible(self) -> bool:
-        return bool(self.report["rollback_possible"])
+        return self.report.verdict.rollback_possible
 
 
-def finish(run: Finish, outcomes: CheckOutcomes | None) -> Finished:
-    """Decide, trigger, report and record; ``outcomes`` None means no checks ran."""
+def conclude(run: ReadinessRun, report: Report) -> Concluded:
+    """Trigger (checks failed), write, record, mark known-good (a complete green run),
+    notify, and call the report hooks; each step reads the typed ``report``."""
     env = run.env
-    failed = (
-        []
-        if outcomes is None
-        else [
-            FailedCheck(
-                nodeid,
-                outcomes.messages.get(nodeid, "failed"),
-                *outcomes.resources[nodeid],
-                affects=env.affected_by(outcomes.resources[nodeid][0] or ""),
-            )
-            for nodeid in outcomes.failed
-        ]
-    )
-    facts = gather(
-        env,
-        run.clients,
-        run.audit,
-        repo=run.repo,
-        checks_ran=outcomes is not None,
-        failed=failed,
-        passed=len(outcomes.passed) if outcomes else 0,
-        passed_on_retry=outcomes.passed_on_retry if outcomes else [],
-        target_ref=run.target_ref,
-    )
-    run.hooks.facts(facts=facts, env=env)
-    verdict = decide(facts)
-    report = build_report(facts, verdict, run.clock())
-    report["operator"] = run.operator()
-    if outcomes is not None and facts.failed_checks:
-        report["rollback"] = _trigger(run, report, verdict)
-    report = redact(report)
+    if report.checks.ran and report.failed_checks:
+        report = replace(report, rollback=_trigger(run, report))
     written = _write_report(run.report_path, report)
-    run.audit.write("readiness_report", env.name, report)
-    if report.get("rollback") and report["rollback"]["mode"] != "off":
+    run.audit.write("readiness_report", env.name, as_data(report))
+    if report.rollback and report.rollback.mode != "off":
         run.audit.write(
             "rollback_trigger",
             env.name,
-            {**report["rollback"], "operator": report["operator"], "verdict": report["verdict"]},
+            {
+                **trigger_data(report.rollback),
+                "operator": dict(report.operator),
+                "verdict": report.verdict.verdict,
+            },
         )
-    if outcomes is not None and verdict.verdict == NOT_NEEDED and run.complete_run:
-        _mark_known_good(run, report, len(outcomes.passed))
-    if run.notify and facts.failed_checks:
+    if report.checks.ran and report.verdict.verdict == NOT_NEEDED and run.complete_run:
+        _mark_known_good(run, report)
+    if run.notify and report.failed_checks:
         _notify(run, report)
-    run.hooks.report(report=report, env=env)
-    return Finished(report, summary_lines(report, written))
+    run.hooks.report(report=as_data(report), env=env)
+    run.hooks.concluded(report=report, env=env)
+    return Concluded(report, tuple(written), summary_lines(report, written))
 
 
-def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
-    """Run the rollback command in the mode the gates allow; what happened, as data."""
+def _trigger(run: ReadinessRun, report: Report) -> TriggerRecord:
+    """Run the rollback command in the mode the gates allow; what happened, typed."""
     env = run.env
     requested = run.rollback_mode or env.rollback.mode
     vetoes = (
-        [v for v in run.hooks.veto(report=report, env=env) if v] if requested == "apply" else []
+        [v for v in run.hooks.veto(report=as_data(report), env=env) if v]
+        if requested == "apply"
+        else []
     )
     decision = decide_trigger(
         requested,
         environment=env.name,
         auto_apply=env.rollback.auto_apply,
         approver=run.approved_by,
-        verdict=verdict.verdict,
+        verdict=report.verdict.verdict,
         vetoes=vetoes,
     )
-    record: dict[str, Any] = {
-        "requested": decision.requested,
-        "mode": decision.mode,
-        "fallback_reasons": list(decision.fallback_reasons),
-        "approved_by": run.approved_by,
-        "command": None,
-        "exit_code": None,
-        "duration_seconds": None,
-        "output": [],
-        "error": None,
-    }
+    record = TriggerRecord(
+        requested=decision.requested,
+        mode=decision.mode,
+        fallback_reasons=tuple(decision.fallback_reasons),
+        approved_by=run.approved_by,
+    )
     for reason in decision.fallback_reasons:
         run.write_line(f"ohpen: rollback not applied: {reason}")
     if decision.mode == "off":
         return record
     if not env.rollback.command:
-        record["error"] = f"no [{env.name}.rollback] command is configured"
-        return record
-    target = report.get("target") or {}
+        return replace(record, error=f"no [{env.name}.rollback] command is configured")
+    target = report.target
     try:
         argv = build_command(
             env.rollback.command,
             decision.mode,
             {
                 "env": env.name,
-                "target_ref": target.get("git_ref"),
-                "state_version": target.get("state_version_id"),
+                "target_ref": target.git_ref if target else None,
+                "state_version": target.state_version_id if target else None,
             },
         )
     except CommandError as error:
-        record["error"] = str(error)
-        return record
-    record["command"] = argv
+        return replace(record, error=str(error))
+    record = replace(record, command=tuple(argv))
     run.write_line(f"ohpen: rollback ({decision.mode}): {' '.join(argv)}")
+    detected_at = iso_utc(report.generated_at)
     result = run_command(
         argv,
         run.repo,
         env.rollback.timeout,
-        _command_env(run, decision.mode, str(report["generated_at"])),
+        _command_env(run, decision.mode, detected_at),
         lambda line: run.write_line(f"  | {redact_text(line)}"),
     )
-    record.update(
+    return replace(
+        record,
         exit_code=result.exit_code,
         duration_seconds=round(result.duration_seconds, 3),
-        output=result.output,
+        output=tuple(result.output),
         error=result.error,
         timed_out=result.timed_out,
     )
-    return record
 
 
-def _command_env(run: Finish, mode: str, detected_at: str) -> dict[str, str | None]:
+def _command_env(run: ReadinessRun, mode: str, detected_at: str) -> dict[str, str | None]:
     """What the rollback command is told: the environment, the mode, the embedded endpoint.
 
     For the embedded account the command gets its fixed fake keys, and the caller's own
@@ -227,35 +211,33 @@ def _command_env(run: Finish, mode: str, detected_at: str) -> dict[str, str | No
     return extra
 
 
-def _write_report(path: Path, report: dict[str, Any]) -> list[Path]:
+def _write_report(path: Path, report: Report) -> list[Path]:
     markdown = path.with_suffix(".md")
     write_atomic(path, to_json(report))
     write_atomic(markdown, to_markdown(report))
     return [path, markdown]
 
 
-def _mark_known_good(run: Finish, report: dict[str, Any], checks_passed: int) -> None:
+def _mark_known_good(run: ReadinessRun, report: Report) -> None:
     """Every check passed on a complete run: this state version and commit are known good."""
-    # The readiness facts already read the state's versions: the current one is in the report.
-    version = (report.get("current") or {}).get("state_version_id")
-    git = report.get("git") or {}
-    if version is None:
+    current = report.current
+    if current is None:
         run.write_line("ohpen: no state version to mark known-good")
         return
     run.audit.write(
         "known_good",
         run.env.name,
         {
-            "state_version_id": version,
-            "git_commit": git.get("head"),
-            "marked_at": report["generated_at"],
-            "checks_passed": checks_passed,
-            "operator": report["operator"],
+            "state_version_id": current.version.version_id,
+            "git_commit": report.git_head,
+            "marked_at": iso_utc(report.generated_at),
+            "checks_passed": report.checks.passed,
+            "operator": dict(report.operator),
         },
     )
 
 
-def _notify(run: Finish, report: dict[str, Any]) -> None:
+def _notify(run: ReadinessRun, report: Report) -> None:
     """A short summary to the environment's failure topic."""
     env = run.env
     topic = env.resources.failure_topic
@@ -263,7 +245,7 @@ def _notify(run: Finish, report: dict[str, Any]) -> None:
         run.write_line(f"ohpen: --notify: no [{env.name}.resources] failure_topic configured")
         return
     arn = f"arn:aws:sns:{env.region}:{env.account_id}:{topic}"
-    subject = f"pytest-ohpen {env.name}: checks failed, rollback {report['verdict']}"[:100]
+    subject = f"pytest-ohpen {env.name}: checks failed, rollback {report.verdict.verdict}"[:100]
     body = "\n".join(summary_lines(report, [run.report_path]))
     run.clients.client("sns").publish(TopicArn=arn, Subject=subject, Message=body)
     run.write_line(f"ohpen: summary published to {arn}")

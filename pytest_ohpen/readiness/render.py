@@ -1,0 +1,239 @@
+"""The readiness report at the edge: JSON-ready data (``schema_version`` 1), the JSON file,
+the Markdown file and a few terminal lines, each rendered from the typed
+:class:`~pytest_ohpen.readiness.report.Report` and each redacted.
+
+Whatever leaves the process (files, audit records, hook copies, Allure attachments) is
+rendered here, so one schema and one redaction apply to all of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_ohpen.readiness.report import SCHEMA_VERSION, Report, TriggerRecord
+from pytest_ohpen.records.redact import redact, redact_text
+
+if TYPE_CHECKING:
+    from pytest_ohpen.readiness.facts import VersionFacts
+
+
+def as_data(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data, redacted; a fresh copy on every call (what hooks get)."""
+    state = report.state
+    target = report.target
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "readiness_report",
+        "generated_at": report.generated_at,
+        "generator": report.generator,
+        "environment": dataclasses.asdict(report.environment),
+        "verdict": report.verdict.verdict,
+        "rollback_possible": report.verdict.rollback_possible,
+        "blockers": [dataclasses.asdict(r) for r in report.verdict.blockers],
+        "warnings": [dataclasses.asdict(r) for r in report.verdict.warnings],
+        "checks": {
+            "ran": report.checks.ran,
+            "passed": report.checks.passed,
+            "failed": len(report.failed_checks),
+            "passed_on_retry": list(report.checks.passed_on_retry),
+        },
+        "failed_checks": [dataclasses.asdict(c) for c in report.failed_checks],
+        "affected": list(report.affected),
+        "target": None
+        if target is None
+        else {
+            **(_version(target.version) if target.version else {}),
+            "source": target.source,
+            "known_good_mark": target.known_good_mark,
+            "git_ref": target.git_ref,
+            "git_commit": target.git_commit,
+        },
+        "current": _version(report.current) if report.current else None,
+        "state": None
+        if state is None
+        else {
+            "bucket": state.bucket,
+            "key": state.key,
+            "versioning": state.versioning,
+            "versions": [dataclasses.asdict(v) for v in state.versions],
+        },
+        "lock": dataclasses.asdict(report.lock) if report.lock else None,
+        "running": [dataclasses.asdict(w) for w in report.running],
+        "unversioned_buckets": list(report.unversioned_buckets),
+        "git": dataclasses.asdict(report.git) if report.git else None,
+        "unverified": list(report.unverified),
+        "extra": report.extra,
+        "operator": report.operator,
+        "rollback": trigger_data(report.rollback) if report.rollback else None,
+    }
+    result: dict[str, Any] = redact(_plain(data))
+    return result
+
+
+def trigger_data(trigger: TriggerRecord) -> dict[str, Any]:
+    """The trigger's record as the report's ``rollback`` object and the audit record's data
+    (not redacted here: :func:`as_data` and the audit store redact what they write)."""
+    data: dict[str, Any] = {
+        "requested": trigger.requested,
+        "mode": trigger.mode,
+        "fallback_reasons": list(trigger.fallback_reasons),
+        "approved_by": trigger.approved_by,
+        "command": list(trigger.command) if trigger.command is not None else None,
+        "exit_code": trigger.exit_code,
+        "duration_seconds": trigger.duration_seconds,
+        "output": list(trigger.output),
+        "error": trigger.error,
+    }
+    if trigger.timed_out is not None:  # the command ran
+        data["timed_out"] = trigger.timed_out
+    return data
+
+
+def _version(facts: VersionFacts) -> dict[str, Any]:
+    summary = facts.summary
+    return {
+        "state_version_id": facts.version.version_id,
+        "last_modified": facts.version.last_modified,
+        "size": facts.version.size,
+        "serial": summary.serial if summary else None,
+        "lineage": summary.lineage if summary else None,
+        "terraform_version": summary.terraform_version if summary else None,
+        "format_version": summary.format_version if summary else None,
+        "parse_error": facts.parse_error,
+    }
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC ending in Z, as every time in the report is written."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: datetimes as ISO 8601 UTC with Z, paths as strings, tuples as lists."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_json(report: Report) -> str:
+    """The report as stable, human-diffable JSON."""
+    return json.dumps(as_data(report), indent=2, sort_keys=True) + "\n"
+
+
+def to_markdown(report: Report) -> str:
+    """The report for people: verdict and reasons first, then the facts behind them."""
+    env, verdict = report.environment, report.verdict
+    lines = [
+        f"# Rollback readiness: {env.name} — {verdict.verdict}",
+        "",
+        f"Account {env.account_id}, {env.region}; generated {iso_utc(report.generated_at)} "
+        f"by {report.generator}.",
+        "",
+    ]
+    lines += _section("Blocking a rollback now", [b.message for b in verdict.blockers])
+    lines += _section("Warnings", [w.message for w in verdict.warnings])
+    checks = report.checks
+    if checks.ran:
+        failed = [f"`{c.nodeid}`: {c.message}" for c in report.failed_checks]
+        lines += _section(
+            f"Failed checks ({len(report.failed_checks)} failed, {checks.passed} passed)",
+            failed or ["none"],
+        )
+        if checks.passed_on_retry:
+            lines += _section("Passed on retry", [f"`{n}`" for n in checks.passed_on_retry])
+    if report.affected:
+        lines += _section("Affected", list(report.affected))
+    lines += _section("Roll back to", _target_lines(report))
+    lines += _section("Current", _current_lines(report))
+    if report.rollback:
+        lines += _section("Rollback trigger", _trigger_lines(report.rollback))
+    return redact_text("\n".join(lines).rstrip() + "\n")
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
+    return [f"## {title}", "", *(f"- {item}" for item in items), ""]
+
+
+def _target_lines(report: Report) -> list[str]:
+    target = report.target
+    if not target:
+        return ["unknown"]
+    lines = []
+    if target.version and target.state_version_id:
+        version, summary = target.version.version, target.version.summary
+        lines.append(
+            f"state version `{version.version_id}` (serial {summary.serial if summary else None}, "
+            f"lineage {summary.lineage if summary else None}, {iso_utc(version.last_modified)}; "
+            f"{'known good' if target.source == 'known_good' else 'previous version'})"
+        )
+    if target.git_ref:
+        lines.append(f"git `{target.git_ref}` = `{target.git_commit or 'unresolved'}`")
+    return lines or ["unknown"]
+
+
+def _current_lines(report: Report) -> list[str]:
+    lines = []
+    current = report.current
+    if current:
+        summary = current.summary
+        lines.append(
+            f"state version `{current.version.version_id}` "
+            f"(serial {summary.serial if summary else None}, "
+            f"{iso_utc(current.version.last_modified)})"
+        )
+    git = report.git
+    if git and git.head:
+        lines.append(f"git HEAD `{git.head}`{' (uncommitted changes)' if git.dirty else ''}")
+    return lines
+
+
+def _trigger_lines(trigger: TriggerRecord) -> list[str]:
+    lines = [f"mode: {trigger.mode}"]
+    lines += [f"not applied: {reason}" for reason in trigger.fallback_reasons]
+    if trigger.command:
+        lines.append(f"command: `{' '.join(trigger.command)}`")
+    if trigger.exit_code is not None:
+        lines.append(f"exit code {trigger.exit_code} after {trigger.duration_seconds:.1f} s")
+    if trigger.error:
+        lines.append(f"error: {trigger.error}")
+    return lines
+
+
+def summary_lines(report: Report, written_to: list[Path]) -> list[str]:
+    """A few lines for pytest's terminal summary (and the --notify message)."""
+    verdict = report.verdict.verdict
+    lines = [f"verdict: {verdict} ({report.environment.name})"]
+    lines += [f"  blocked: {b.message}" for b in report.verdict.blockers]
+    retried = report.checks.passed_on_retry
+    if retried:
+        lines.append(f"  passed on retry: {len(retried)} ({', '.join(retried)})")
+    target = report.target
+    if verdict != "NOT_NEEDED" and target:
+        lines.append(
+            f"  roll back to: state version {target.state_version_id or '?'}, "
+            f"git {target.git_ref} = {target.git_commit or 'unresolved'}"
+        )
+    if report.affected:
+        lines.append(f"  affected: {', '.join(report.affected)}")
+    trigger = report.rollback
+    if trigger:
+        lines.append(
+            f"  rollback: {trigger.mode}"
+            + (f", exit code {trigger.exit_code}" if trigger.exit_code is not None else "")
+            + (f" ({trigger.error})" if trigger.error else "")
+        )
+    lines += [f"  report: {path}" for path in written_to]
+    return [redact_text(line) for line in lines]
