@@ -14,12 +14,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 
-from pytest_ohpen.aws.clients import (
-    AwsClients,
-    client_timeouts,
-    describe_preflight_failure,
-    verify_account,
-)
+from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.aws.guard import describe_preflight_failure, verify_account
+from pytest_ohpen.aws.timeouts import client_timeouts
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.errors import PreflightError
 
