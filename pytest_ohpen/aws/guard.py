@@ -104,15 +104,16 @@ def describe_preflight_failure(error: BaseException, clients: AwsClients) -> str
 def describe_provisioning_failure(
     error: BaseException, env: Environment, where: str | None, read_timeout: float
 ) -> str:
-    """One line saying the embedded account could not be started or provisioned, and why."""
+    """One line saying the embedded account could not start (``where`` is None) or be
+    provisioned at ``where``, and why."""
     import botocore.exceptions as bex
 
-    at = f" at {where}" if where else ""
+    what = f"be provisioned at {where}" if where else "start"
     hint = ""
     if isinstance(error, bex.ReadTimeoutError):
         hint = f" (a provisioning call may take {read_timeout:g} s; is the machine overloaded?)"
     return (
-        f"the embedded account for environment {env.name!r} could not be provisioned{at}: "
+        f"the embedded account for environment {env.name!r} could not {what}: "
         f"{error_line(error)}{hint}"
     )
 
