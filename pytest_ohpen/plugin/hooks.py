@@ -125,6 +125,8 @@ def pytest_deselected(items: Sequence[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note a --lf narrowing (it calls no pytest_deselected for what it drops); on an xdist
+    worker, send what collection left out to the controller, which reports."""
     config = session.config
     selection = selection_of(config)
     if config.pluginmanager.has_plugin(LAST_FAILED_NARROWING):
