@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.config.settings import Settings
-from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.errors import ConfigError, OhpenError, PreflightError
 
 EMBEDDED_ENDPOINT_VARIABLE = "OHPEN_EMBEDDED_ENDPOINT"
 """Set by the rollback trigger for its command: an emulated environment then attaches to the
@@ -23,6 +23,7 @@ running embedded account instead of starting a new one. Ignored for real account
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.aws.timeouts import Profile
     from pytest_ohpen.checks import Where
     from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.emulator.server import EmbeddedAccount
@@ -32,10 +33,18 @@ if TYPE_CHECKING:
 class OhpenRun:
     """One run's environment, clients and embedded account, created lazily."""
 
-    def __init__(self, resolve_settings: Callable[[], Settings], rootdir: Path) -> None:
-        """``resolve_settings`` is called once, on first need; ``rootdir`` anchors defaults."""
+    def __init__(
+        self,
+        resolve_settings: Callable[[], Settings],
+        rootdir: Path,
+        profile: Profile = "check",
+    ) -> None:
+        """``resolve_settings`` is called once, on first need; ``rootdir`` anchors defaults;
+        ``profile`` is the clients' timeout profile (``check`` in a pytest run, ``admin`` for
+        the CLI)."""
         self._resolve_settings = resolve_settings
         self.rootdir = rootdir
+        self.profile: Profile = profile
         self._settings: Settings | None = None
         self._env: Environment | None = None
         self._clients: AwsClients | None = None
@@ -92,7 +101,9 @@ class OhpenRun:
         if self._clients is None:
             from pytest_ohpen.aws.clients import AwsClients
 
-            self._clients = AwsClients(self.environment, endpoint_url=self.endpoint_url)
+            self._clients = AwsClients(
+                self.environment, endpoint_url=self.endpoint_url, profile=self.profile
+            )
         return self._clients
 
     @property
@@ -105,7 +116,8 @@ class OhpenRun:
     def preflight(self) -> None:
         """Before any check: start the embedded account if asked, then the account guard.
 
-        Raises ConfigError or PreflightError, each one line; runs at most once.
+        Raises ConfigError or PreflightError, each one line, whatever went wrong (a moto
+        that does not start, a provisioning call timing out); runs at most once.
         """
         if self.preflight_done:
             return
@@ -127,7 +139,7 @@ class OhpenRun:
             self._clients = None
         elif env.emulated:
             self._start_embedded_account(omitted)
-        from pytest_ohpen.aws.clients import verify_account
+        from pytest_ohpen.aws.guard import verify_account
 
         caller = verify_account(self.clients)
         self.caller_arn = caller
@@ -151,7 +163,19 @@ class OhpenRun:
         stack = Stack.for_environment(self.environment).without(omitted)
         faults = parse_faults(self.settings.emulator_faults, stack)
         self.account = EmbeddedAccount(self.environment, stack, faults)
-        started = self.account.start()
+        try:
+            started = self.account.start()
+        except OhpenError:
+            raise
+        except Exception as error:  # moto not starting, a provisioning call failing
+            from pytest_ohpen.aws.guard import describe_provisioning_failure
+            from pytest_ohpen.aws.timeouts import PROVISIONING
+
+            raise PreflightError(
+                describe_provisioning_failure(
+                    error, self.environment, self.account.url, PROVISIONING.read
+                )
+            ) from None
         self.endpoint_url = started.url
         self._clients = None
         skipped = f", without {', '.join(omitted)}" if omitted else ""

@@ -14,12 +14,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 
-from pytest_ohpen.aws.clients import (
-    AwsClients,
-    client_timeouts,
-    describe_preflight_failure,
-    verify_account,
-)
+from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.aws.guard import describe_preflight_failure, verify_account
+from pytest_ohpen.aws.timeouts import client_timeouts
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.errors import PreflightError
 
@@ -103,6 +100,25 @@ def test_a_call_makes_at_most_two_attempts(fresh_moto: str) -> None:
     clients = AwsClients(environment(fresh_moto))
     attempts = attempts_made(clients.client("sts"), "get_caller_identity")
     assert attempts == clients.timeouts.max_attempts
+
+
+def test_provisioning_calls_are_patient_and_sent_once(fresh_moto: str) -> None:
+    """The embedded account's setup waits a minute for moto, whatever the check budget, and
+    never resends a create (a second try could only fail as "already exists")."""
+    clients = AwsClients(environment(fresh_moto, timeout=5.0), profile="provisioning")
+    assert clients.client("stepfunctions").meta.config.read_timeout >= 60
+    assert attempts_made(clients.client("sts"), "get_caller_identity") == 1
+
+
+def test_admin_calls_do_not_inherit_a_tight_check_budget(fresh_moto: str) -> None:
+    """Readiness, state and CLI operations keep their timeouts when checks get 5 s."""
+    tight = AwsClients(environment(fresh_moto, timeout=5.0), profile="admin")
+    loose = AwsClients(environment(fresh_moto, timeout=300.0), profile="admin")
+    assert tight.timeouts == loose.timeouts
+    assert tight.client("s3").meta.config.read_timeout >= 30
+    checks = AwsClients(environment(fresh_moto, timeout=5.0))
+    sent = attempts_made(tight.client("sts"), "get_caller_identity")
+    assert sent > attempts_made(checks.client("sts"), "get_caller_identity")
 
 
 def test_a_lambda_invocation_is_sent_once(fresh_moto: str) -> None:

@@ -222,9 +222,13 @@ def test_disabling_the_plugin_removes_its_options(suite: pytest.Pytester) -> Non
     assert "unrecognized arguments: --env" in result.stderr.str()
 
 
-def test_xdist_run_without_environment_is_a_usage_error(suite: pytest.Pytester) -> None:
-    """`-n 2` without --env fails the same way, not with a worker crash."""
-    result = suite.runpytest("-n", "2")
+@pytest.mark.parametrize("tracing", [(), ("--fulltrace",)], ids=["plain", "--fulltrace"])
+def test_xdist_run_without_environment_is_a_usage_error(
+    suite: pytest.Pytester, tracing: tuple[str, ...]
+) -> None:
+    """`-n 2` without --env fails the same way, not with a worker crash, whatever the
+    workers' collection error looks like (--fulltrace shows it as a traceback)."""
+    result = suite.runpytest("-n", "2", *tracing)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.outlines + result.errlines
     assert "no environment named" in result.stdout.str() + result.stderr.str()
     assert not list(suite.path.glob("ran-*"))

@@ -111,11 +111,15 @@ def _attempts(pytester: pytest.Pytester) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines]
 
 
-def test_a_failing_check_is_retried_once_after_the_delay(suite_dir: pytest.Pytester) -> None:
+@pytest.mark.parametrize("dist", [(), ("--dist", "load")], ids=["plain", "--dist load without -n"])
+def test_a_failing_check_is_retried_once_after_the_delay(
+    suite_dir: pytest.Pytester, dist: tuple[str, ...]
+) -> None:
+    """`--dist load` alone starts no xdist workers: the run is one process, settle included."""
     _write_env(suite_dir, retry_delay=1.5)
     suite_dir.makeconftest(ATTEMPT_LOG)
     result = suite_dir.runpytest_subprocess(
-        "--env", "local", "--emulator-omit", "ohpen-silver", "-p", "no:cacheprovider"
+        "--env", "local", "--emulator-omit", "ohpen-silver", "-p", "no:cacheprovider", *dist
     )
     _assert_counts(result, passed=5, failed=1, skipped=1, rerun=1)
     silver = [a for a in _attempts(suite_dir) if a["id"] == "test_bucket_accessible[ohpen-silver]"]

@@ -83,7 +83,7 @@ def open_run(args: argparse.Namespace, **overrides: Any) -> Iterator[OhpenRun]:
     """A run for the chosen environment after preflight (embedded account, account guard);
     the embedded account, if any, stops when the block ends."""
     settings = replace(settings_from(args), **overrides)
-    run = OhpenRun(lambda: settings, Path.cwd())
+    run = OhpenRun(lambda: settings, Path.cwd(), profile="admin")
     try:
         run.preflight()
         for line in run.report_lines:

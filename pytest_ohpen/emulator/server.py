@@ -66,7 +66,8 @@ class EmbeddedAccount:
         self.url = f"http://{host}:{port}"
         self._set_environ({"MOTO_PORT": str(port), "MOTO_ACCOUNT_ID": self.env.account_id})
         self._post("/moto-api/config", MOTO_CONFIG)
-        clients = AwsClients(self.env, endpoint_url=self.url)
+        # Provisioning is moto's own CPU work: its profile, not the checks' tight budget.
+        clients = AwsClients(self.env, endpoint_url=self.url, profile="provisioning")
         provision(clients, self.stack)
         inject(clients, self.stack, self.faults)
         return Started(self.url, time.perf_counter() - began)

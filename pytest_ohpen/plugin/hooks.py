@@ -1,14 +1,17 @@
 """pytest hooks of pytest-ohpen (entry point ``pytest11``, name ``ohpen``; disable with
 ``-p no:ohpen``).
 
-Thin by design: options live in ``settings``, the run's state in ``run``, fixtures in
-``fixtures``, retry rules in ``retry``. Nothing here imports boto3 or moto, so the
-plugin adds no import cost to pytest runs that check nothing.
+Thin by design: options live in ``config.settings``, the run's state in ``stash``,
+fixtures in ``fixtures``, retry rules in ``retries``, the preflight boundary in
+``preflight``, xdist's roles in ``xdist``. Stateful features are plugin objects registered
+only when switched on and unregistered in pytest_unconfigure. Nothing here imports boto3
+or moto, so the plugin adds no import cost to pytest runs that check nothing.
 """
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -34,10 +37,22 @@ from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are register
     ohpen_where,
 )
 from pytest_ohpen.plugin.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
-from pytest_ohpen.plugin.retries import SettleWindow, retry_policy
-from pytest_ohpen.plugin.stash import RUN_KEY, run_of
+from pytest_ohpen.plugin.preflight import REPORTER_NAME, USAGE_PREFIX, preflight, usage_error
+from pytest_ohpen.plugin.retries import SETTLE_NAME, SettleRetries, SettleWindow, retry_policy
+from pytest_ohpen.plugin.stash import RUN_KEY, run_of, selection_of
+from pytest_ohpen.plugin.xdist import (
+    CONTROLLER_NAME,
+    XdistController,
+    is_controller,
+    is_worker,
+    send_to_controller,
+)
 
-USAGE_PREFIX = "ohpen: "
+STATEFUL_PLUGINS = (REPORTER_NAME, SETTLE_NAME, CONTROLLER_NAME)
+"""The plugin objects registered while a run needs them; unregistered in pytest_unconfigure."""
+LAST_FAILED_NARROWING = "lfplugin-collskip"
+"""pytest's --lf registers this plugin once it drops files and items from collection,
+which it does without calling pytest_deselected."""
 PIPELINE_MARKER = "ohpen_pipeline"
 DRILL_MARKER = "ohpen_drill"
 DRILL_NEEDS_ONE_PROCESS = (
@@ -71,8 +86,6 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "ohpen" in workerinput:
         run.adopt(workerinput["ohpen"])
-    if _is_xdist_controller(config):
-        config.pluginmanager.register(XdistController(run), "ohpen-xdist-controller")
     if getattr(config.option, "allure_report_dir", None):  # allure-pytest's --alluredir
         from pytest_ohpen.plugin.allure import register
 
@@ -80,26 +93,60 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    for name in STATEFUL_PLUGINS:
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin, name)
     if RUN_KEY in config.stash:
         config.stash[RUN_KEY].close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On xdist's controller: preflight once, before xdist starts the workers (its own
+    pytest_sessionstart), so they share one embedded account and one account guard."""
+    config = session.config
+    if not is_controller(config):
+        return
+    run = run_of(config)
+    config.pluginmanager.register(XdistController(run, config), CONTROLLER_NAME)
+    try:
+        named = run.settings.env_name is not None
+    except OhpenError as error:
+        raise usage_error(error) from None
+    if named:
+        preflight(config, run)
+
+
+def pytest_deselected(items: Sequence[pytest.Item]) -> None:
+    """Whatever deselects (-k, -m, --deselect, --lf, a conftest), the run is then partial."""
+    if items:
+        selection_of(items[0].config).deselected += len(items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note a --lf narrowing (it calls no pytest_deselected for what it drops); on an xdist
+    worker, send what collection left out to the controller, which reports."""
+    config = session.config
+    selection = selection_of(config)
+    if config.pluginmanager.has_plugin(LAST_FAILED_NARROWING):
+        selection.narrowed = True
+    send_to_controller(config, selection=selection.as_data())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per resource of the environment, the resource's name as its id."""
     if not PLUGIN_FIXTURES & set(metafunc.fixturenames):
         return
-    if hasattr(metafunc.config, "workerinput") and metafunc.definition.get_closest_marker(
-        DRILL_MARKER
-    ):
-        raise pytest.Collector.CollectError(f"{USAGE_PREFIX}{DRILL_NEEDS_ONE_PROCESS}")
-    run = run_of(metafunc.config)
+    config = metafunc.config
+    if is_worker(config) and metafunc.definition.get_closest_marker(DRILL_MARKER):
+        _worker_usage_error(config, DRILL_NEEDS_ONE_PROCESS)
+    run = run_of(config)
     try:
         resources = run.environment.resources.by_kind()
     except OhpenError as error:
-        if hasattr(metafunc.config, "workerinput"):
-            # A usage error cannot cross from an xdist worker; report it as this
-            # module's collection error, which the controller turns into exit code 4.
-            raise pytest.Collector.CollectError(f"{USAGE_PREFIX}{error}") from None
+        if is_worker(config):
+            _worker_usage_error(config, str(error))
         return  # pytest_collection_modifyitems raises it as a usage error
     for fixture, kind in RESOURCE_FIXTURES.items():
         if fixture in metafunc.fixturenames:
@@ -129,12 +176,12 @@ def pytest_collection_modifyitems(
         drill = [item for item in checks if item.get_closest_marker(DRILL_MARKER)]
         if drill:
             _refuse_unsafe_drill(config, run)
-        if not hasattr(config, "workerinput") and not config.option.collectonly:
-            _preflight(config, run)
     except OhpenError as error:
-        if hasattr(config, "workerinput"):
+        if is_worker(config):
             return  # already reported as a collection error by pytest_generate_tests
-        raise pytest.UsageError(f"{USAGE_PREFIX}{error}") from None
+        raise usage_error(error) from None
+    if not is_worker(config) and not config.option.collectonly:
+        preflight(config, run)
     for item in checks:
         _label(item, env.name)
         long_running = item.get_closest_marker(PIPELINE_MARKER) is not None
@@ -145,11 +192,11 @@ def pytest_collection_modifyitems(
             timeout = env.rollback.timeout + env.pipeline_timeout + policy.timeout
         item.add_marker(pytest.mark.flaky(reruns=reruns, reruns_delay=0))
         item.add_marker(pytest.mark.timeout(timeout, method=TIMEOUT_METHOD, func_only=True))
-    if policy.reruns and not _is_xdist_controller(config):
+    if policy.reruns and not config.pluginmanager.has_plugin(SETTLE_NAME):
         settle = SettleRetries(
             {item.nodeid for item in checks}, SettleWindow(policy.settle_seconds)
         )
-        config.pluginmanager.register(settle, "ohpen-settle-retries")
+        config.pluginmanager.register(settle, SETTLE_NAME)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -177,54 +224,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-class SettleRetries:
-    """Holds each retry of a check until the run's settle window has passed."""
-
-    def __init__(self, nodeids: set[str], window: SettleWindow) -> None:
-        self.nodeids = nodeids
-        self.window = window
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        outcome: str = report.outcome  # pytest-rerunfailures adds the "rerun" outcome
-        if outcome == "rerun" and report.nodeid in self.nodeids:
-            self.window.wait_before_retry(int(getattr(report, "rerun", 0)))
-
-
-class XdistController:
-    """xdist's controller: preflight once for every worker, then hand the result over."""
-
-    def __init__(self, run: OhpenRun) -> None:
-        self.run = run
-        self.usage_error = False
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        try:
-            if self.run.settings.env_name is not None:
-                _preflight(session.config, self.run)
-        except OhpenError as error:
-            raise pytest.UsageError(f"{USAGE_PREFIX}{error}") from None
-
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["ohpen"] = self.run.handoff()
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed and str(report.longrepr).startswith(USAGE_PREFIX):
-            self.usage_error = True
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.usage_error:
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
-
-
-def _preflight(config: pytest.Config, run: OhpenRun) -> None:
-    """Embedded account and account guard, then the readiness reporter on this process."""
-    run.preflight()
-    from pytest_ohpen.plugin.reporter import PLUGIN_NAME, ReadinessReporter  # only runs that check
-
-    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(ReadinessReporter(run), PLUGIN_NAME)
+def _worker_usage_error(config: pytest.Config, message: str) -> None:
+    """On an xdist worker: a usage error cannot be raised as one here, so it is this
+    module's collection error (the user reads it) and goes to the controller as data
+    (which makes the run's exit code 4)."""
+    send_to_controller(config, usage_error=message)
+    raise pytest.Collector.CollectError(f"{USAGE_PREFIX}{message}")
 
 
 def _refuse_unsafe_drill(config: pytest.Config, run: OhpenRun) -> None:
@@ -233,10 +238,8 @@ def _refuse_unsafe_drill(config: pytest.Config, run: OhpenRun) -> None:
 
     refuse_unless_drills(run.environment)
     choose_fault(run.settings.drill_fault, run.environment)
-    if _is_xdist_controller(config) or hasattr(config, "workerinput"):
-        raise ConfigError(
-            "the rollback drill runs its steps in order in one process: run it without -n"
-        )
+    if is_controller(config) or is_worker(config):
+        raise ConfigError(DRILL_NEEDS_ONE_PROCESS)
 
 
 def _label(item: pytest.Item, env_name: str) -> None:
@@ -249,12 +252,3 @@ def _label(item: pytest.Item, env_name: str) -> None:
             item.user_properties.append((RESOURCE_PROPERTY, str(params[fixture])))
             item.user_properties.append((KIND_PROPERTY, kind))
             break
-
-
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return (
-        config.pluginmanager.hasplugin("xdist")
-        and not hasattr(config, "workerinput")
-        and getattr(config.option, "dist", "no") != "no"
-        and not config.option.collectonly
-    )

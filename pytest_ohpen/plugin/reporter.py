@@ -13,10 +13,18 @@ import pytest
 from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.plugin.outcomes import CheckOutcomes
+from pytest_ohpen.plugin.preflight import REPORTER_NAME
+from pytest_ohpen.plugin.stash import selection_of
 from pytest_ohpen.readiness.assess import assess
 from pytest_ohpen.readiness.conclude import Hooks, ReadinessRun, conclude
 
-PLUGIN_NAME = "ohpen-readiness-reporter"
+PLUGIN_NAME = REPORTER_NAME
+
+
+def register(config: pytest.Config, run: OhpenRun) -> None:
+    """The reporter on this process, once; the plugin's pytest_unconfigure removes it."""
+    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(ReadinessReporter(run), PLUGIN_NAME)
 
 
 class ReadinessReporter:
@@ -85,14 +93,11 @@ class ReadinessReporter:
 
 
 def _complete(config: pytest.Config) -> bool:
-    """Whether every collected check was selected: only then can a pass mark known-good."""
-    option = config.option
-    if any("::" in arg for arg in config.args):  # node ids select some checks only
+    """Whether every collected check was selected: only then can a pass mark known-good.
+
+    Collection reports what it leaves out (``pytest_deselected``, tracked in the run's
+    Selection); node ids on the command line select some checks without deselecting any.
+    """
+    if any("::" in arg for arg in config.args):
         return False
-    return not (
-        option.keyword
-        or option.markexpr
-        or getattr(option, "deselect", None)
-        or getattr(option, "lf", False)
-        or getattr(option, "failedfirst", False)
-    )
+    return selection_of(config).everything

@@ -16,6 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
+
+SETTLE_NAME = "ohpen-settle-retries"
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -70,3 +74,17 @@ class SettleWindow:
             self._sleep(wait)
             return wait
         return 0.0
+
+
+class SettleRetries:
+    """Holds each retry of a check until the run's settle window has passed (a plugin
+    object on the process that runs the checks, registered only when checks are retried)."""
+
+    def __init__(self, nodeids: set[str], window: SettleWindow) -> None:
+        self.nodeids = nodeids
+        self.window = window
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome: str = report.outcome  # pytest-rerunfailures adds the "rerun" outcome
+        if outcome == "rerun" and report.nodeid in self.nodeids:
+            self.window.wait_before_retry(int(getattr(report, "rerun", 0)))
