@@ -22,7 +22,7 @@ from pytest_ohpen.config.environments import (
 )
 from pytest_ohpen.errors import ConfigError
 
-SHIPPED = Path(__file__).resolve().parents[1] / "environments.toml"
+SHIPPED = Path(__file__).resolve().parents[2] / "environments.toml"
 PLAYBOOK = Resources(
     buckets=("ohpen-bronze", "ohpen-silver", "ohpen-artifacts"),
     glue_jobs=("ohpen-transaction-etl-spark",),

@@ -35,7 +35,7 @@ from test_readiness_run import (
     write_recorder,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "allure_report.sh"
 SILVER = "test_bucket_accessible[ohpen-silver]"
 SILVER_MESSAGE = "bucket ohpen-silver: not found (NoSuchBucket) in account 123456789012"

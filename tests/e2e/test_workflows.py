@@ -21,7 +21,7 @@ import yaml
 
 from pytest_ohpen.rollback.drill import CATALOGUE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 CD = WORKFLOWS / "cd.yml"
 DRILL = WORKFLOWS / "drill.yml"
