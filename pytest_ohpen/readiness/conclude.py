@@ -20,7 +20,6 @@ from pytest_ohpen.context import EMBEDDED_ENDPOINT_VARIABLE
 from pytest_ohpen.readiness.decide import NOT_NEEDED
 from pytest_ohpen.readiness.render import (
     as_data,
-    iso_utc,
     summary_lines,
     to_json,
     to_markdown,
@@ -31,6 +30,7 @@ from pytest_ohpen.records.identity import operator_identity
 from pytest_ohpen.records.redact import redact_text
 from pytest_ohpen.rollback.trigger import CommandError, build_command, decide_trigger, run_command
 from pytest_ohpen.util.files import write_atomic
+from pytest_ohpen.util.jsonable import iso_utc
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.readiness.report import SCHEMA_VERSION, Report, TriggerRecord
 from pytest_ohpen.records.redact import redact, redact_text
+from pytest_ohpen.util.jsonable import iso_utc, jsonable
 
 if TYPE_CHECKING:
     from pytest_ohpen.readiness.facts import VersionFacts
@@ -71,7 +70,7 @@ def as_data(report: Report) -> dict[str, Any]:
         "operator": report.operator,
         "rollback": trigger_data(report.rollback) if report.rollback else None,
     }
-    result: dict[str, Any] = redact(_plain(data))
+    result: dict[str, Any] = redact(jsonable(data))
     return result
 
 
@@ -106,24 +105,6 @@ def _version(facts: VersionFacts) -> dict[str, Any]:
         "format_version": summary.format_version if summary else None,
         "parse_error": facts.parse_error,
     }
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC ending in Z, as every time in the report is written."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: datetimes as ISO 8601 UTC with Z, paths as strings, tuples as lists."""
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def to_json(report: Report) -> str:

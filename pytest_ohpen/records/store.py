@@ -12,9 +12,7 @@ Layout, locally and under the S3 prefix: ``<environment>/<kind>/<id>.json``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ohpen.aws.errors import error_code, lost_condition
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.records.redact import redact
+from pytest_ohpen.util.files import write_new
 from pytest_ohpen.util.jsonable import iso_utc, jsonable
 
 if TYPE_CHECKING:
@@ -221,22 +220,17 @@ class AuditStore:
         return "/".join(p for p in (self.prefix, environment, kind, f"{record_id}.json") if p)
 
     def _write_local(self, record: AuditRecord, body: bytes) -> Path:
-        """Write ``body`` to a temp file, fsync it, then link it to the record's name:
-        the link fails if the name exists, and a reader never sees a partial file."""
+        """Create the record's file in one step that never replaces an existing one: a reader
+        never sees a partial file, and a second writer of the same id fails."""
         path = self._local_path(record)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{record.id}.", suffix=".tmp")
+            path.parent.mkdir(parents=True, exist_ok=True)  # a file in the way is a write error
         except OSError as error:
             raise AuditWriteError(
                 f"cannot write audit record {path}: {error.strerror or error}"
             ) from None
         try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(body)
-                file.flush()
-                os.fsync(file.fileno())
-            os.link(temp, path)
+            write_new(path, body)
         except FileExistsError:
             raise AuditConflict(
                 f"audit record {path} already exists; audit records are never overwritten, "
@@ -246,9 +240,6 @@ class AuditStore:
             raise AuditWriteError(
                 f"cannot write audit record {path}: {error.strerror or error}"
             ) from None
-        finally:
-            Path(temp).unlink(missing_ok=True)
-        _fsync_directory(path.parent)
         return path
 
     def _write_s3(self, record: AuditRecord, body: bytes, path: Path) -> None:
@@ -370,19 +361,3 @@ def _check_place(record: AuditRecord, environment: str, kind: str, record_id: st
             f"stored as {environment}/{kind}/{record_id}.json but claims to be "
             f"{record.environment}/{record.kind}/{record.id}.json"
         )
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a new name in ``directory`` durable (POSIX only; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # the record is complete and linked; only its durability across a crash is less sure
-    finally:
-        os.close(fd)

@@ -1,10 +1,27 @@
-"""Writing files so that nothing is ever half-written: temp file in the same folder, then rename."""
+"""Writing files so that nothing is ever half-written: a synced temp file in the same folder,
+then one step that gives it its name (a rename that replaces, or a link that never does)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def _staged(path: Path, body: bytes) -> Iterator[Path]:
+    """``body`` in a synced temp file beside ``path``, removed again whatever happens."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        yield Path(temp)
+    finally:
+        Path(temp).unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -12,13 +29,29 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     readers see the old or the new file, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = content.encode() if isinstance(content, str) else content
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
+    with _staged(path, body) as temp:
         os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+
+
+def write_new(path: Path, body: bytes) -> None:
+    """Create ``path`` with ``body`` in one step, never replacing a file already there
+    (``FileExistsError``): append-only records rely on it. The folder is synced too, so the
+    new name survives a crash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _staged(path, body) as temp:
+        os.link(temp, path)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a new directory entry durable (a no-op where directories cannot be opened)."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
