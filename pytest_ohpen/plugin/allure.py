@@ -14,6 +14,8 @@ out in :mod:`pytest_ohpen.plugin.allure_labels`, the run's files written by
 - At the end, on the process that reports (single process or xdist controller), the
   readiness report (the typed one, ``pytest_ohpen_readiness_concluded``) becomes
   ``environment.properties``, ``categories.json`` and a synthetic result.
+- Last, on that process, every file the run put in the folder is redacted in place:
+  allure-pytest copies a failure's message from the exception itself.
 
 The module is imported only when ``--alluredir`` is given; allure has no type hints, so it
 is used as Any.
@@ -22,6 +24,8 @@ is used as Any.
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +33,7 @@ import allure as _allure
 import pytest
 from allure_commons import model2 as _model2
 
-from pytest_ohpen.plugin.allure_files import write_run_files
+from pytest_ohpen.plugin.allure_files import redact_results, write_run_files
 from pytest_ohpen.plugin.allure_labels import CheckLabels, check_labels
 from pytest_ohpen.plugin.outcomes import check_tag
 
@@ -84,6 +88,7 @@ class AllureResults:
         """Which retry the running attempt is (0: the first attempt)."""
         self.written: list[Path] = []
         self.failure: str | None = None
+        self.started = time.time() - 1  # mtimes may be coarser than time.time()
 
     @pytest.hookimpl(tryfirst=True)  # before a skip marker ends the setup
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -123,6 +128,17 @@ class AllureResults:
                 f"ohpen: Allure run files not written to {self.directory}: {self.failure}",
                 red=True,
             )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Every writer is done by now (xdist's workers included): redact what they wrote."""
+        from pytest_ohpen.plugin.xdist import is_worker
+
+        if is_worker(config) or not self.directory.is_dir():
+            return
+        try:
+            redact_results(self.directory, self.started)
+        except OSError as error:  # nothing to say it with any more: stderr
+            sys.stderr.write(f"ohpen: Allure results in {self.directory} not redacted: {error}\n")
 
 
 def mark_passed_on_retry(config: pytest.Config, retry: int) -> None:

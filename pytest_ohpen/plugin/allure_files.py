@@ -4,7 +4,9 @@ that reports: ``environment.properties``, ``categories.json`` and a synthetic re
 output and the approval record as attachments.
 
 Everything is rendered from the typed readiness report and passes through
-:mod:`pytest_ohpen.records.redact` before it is written.
+:mod:`pytest_ohpen.records.redact` before it is written. What allure-pytest itself writes
+(each check's result, with its failure message taken straight from the exception) is
+redacted in place at the end of the run by :func:`redact_results`.
 """
 
 from __future__ import annotations
@@ -113,6 +115,25 @@ class _Writer:
         write_atomic(path, redact_text(content))
         self.written.append(path)
         return name
+
+
+def redact_results(directory: Path, since: float) -> list[Path]:
+    """Redact, in place, every text file of the results folder changed at or after ``since``
+    (a time.time()); returns the files rewritten. Files of earlier runs are left alone, and
+    so are files that are not UTF-8 text (screenshots) and files with nothing to redact."""
+    rewritten: list[Path] = []
+    for path in sorted(directory.glob("*")):
+        try:
+            if not path.is_file() or path.stat().st_mtime < since:
+                continue
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        redacted = redact_text(text)
+        if redacted != text:
+            write_atomic(path, redacted)
+            rewritten.append(path)
+    return rewritten
 
 
 def environment_properties(report: Report, env: Environment) -> str:

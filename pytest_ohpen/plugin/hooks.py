@@ -86,10 +86,23 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "ohpen" in workerinput:
         run.adopt(workerinput["ohpen"])
+    if _checks_an_environment(run):
+        from pytest_ohpen.plugin.redaction import register as redact_logs
+
+        redact_logs(config)  # removed at unconfigure (config.add_cleanup)
     if getattr(config.option, "allure_report_dir", None):  # allure-pytest's --alluredir
         from pytest_ohpen.plugin.allure import register
 
         register(config)
+
+
+def _checks_an_environment(run: OhpenRun) -> bool:
+    """Whether this run names an environment (``--env``, OHPEN_ENV); a bad setting counts
+    as yes: the run reports it later, and its logs are redacted meanwhile."""
+    try:
+        return run.settings.env_name is not None
+    except OhpenError:
+        return True
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -6,8 +6,9 @@ sign a request may reach it. Two nets, both applied to every string:
 - the exact values of the process's secret-looking environment variables (the AWS keys and
   session token in use, CI tokens), in plain, URL-encoded and JSON-escaped form;
 - patterns of credentials whatever their source: access key ids, ``secret=...``-style
-  assignments, presigned-URL and Authorization-header signatures, bearer tokens and PEM
-  private keys.
+  assignments (Python's ``b'...'`` byte strings too, as botocore logs headers), presigned-URL
+  and Authorization-header signatures, bearer tokens, PEM private keys and the user info of
+  a URL (``https://user:password@host``).
 
 The patterns are deliberately narrow enough to leave ARNs, account ids, git SHAs, S3 version
 ids and prose that merely mentions a token alone: a report nobody can read is no report.
@@ -46,6 +47,8 @@ _BEARER = re.compile(r"\b(Bearer[ \t]+)[A-Za-z0-9\-._~+/]{16,}=*", re.IGNORECASE
 _AMZ_QUERY = re.compile(
     r"\b(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s\"'<>]+", re.IGNORECASE
 )
+_URL_USER_INFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@\"'<>]+@")
+"""``scheme://user:password@``: whatever precedes the host's ``@`` may sign in somewhere."""
 _ACCESS_KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16,}(?![a-z])")
 _ASSIGNMENT = re.compile(
     r"""
@@ -56,12 +59,17 @@ _ASSIGNMENT = re.compile(
     (?P<sep>["']?[ \t]*[:=][ \t]*)
     (?!\[REDACTED\])
     (?:
-        (?P<quote>["'])(?P<quoted>(?:\\.|(?!(?P=quote))[^\\\r\n])*)(?P=quote)
+        (?P<prefix>b?)(?P<quote>["'])(?P<quoted>(?:\\.|(?!(?P=quote))[^\\\r\n])*)(?P=quote)
       | (?!(?:null|none|true|false)\b)(?P<bare>[^\s"',;&<>\]\)}]+)
     )
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+
+
+def has_user_info(url: str) -> bool:
+    """Whether ``url`` carries a user name or password before its host (``user:pw@host``)."""
+    return _URL_USER_INFO.match(url) is not None
 
 
 def secrets_from_environ(environ: Mapping[str, str] | None = None) -> frozenset[str]:
@@ -123,6 +131,7 @@ def _redact_text(text: str, secrets: tuple[str, ...]) -> str:
     text = _AUTHORIZATION.sub(lambda m: m.group(1) + REDACTED, text)
     text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AMZ_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URL_USER_INFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     text = _ASSIGNMENT.sub(_redact_assignment, text)
     return _ACCESS_KEY_ID.sub(REDACTED, text)
 
@@ -134,7 +143,8 @@ def _redact_assignment(match: re.Match[str]) -> str:
         return match.group(0)
     if match.group("quote"):
         quote = match.group("quote")
-        return f"{match.group('key')}{match.group('sep')}{quote}{REDACTED}{quote}"
+        prefix = match.group("prefix")
+        return f"{match.group('key')}{match.group('sep')}{prefix}{quote}{REDACTED}{quote}"
     return f"{match.group('key')}{match.group('sep')}{REDACTED}"
 
 
