@@ -13,7 +13,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.aws.timeouts import ClientTimeouts, Profile, profile_timeouts
-from pytest_ohpen.errors import PreflightError
+from pytest_ohpen.config import schema
+from pytest_ohpen.errors import ConfigError, PreflightError
 
 if TYPE_CHECKING:
     import boto3
@@ -40,6 +41,9 @@ class AwsClients:
     ) -> None:
         self.env = env
         self.endpoint_url = endpoint_url or env.endpoint_url
+        problem = schema.endpoint(self.endpoint_url) if self.endpoint_url else None
+        if problem:  # the loader refuses it first; this covers an Environment built in code
+            raise ConfigError(f"{env.source}: [{env.name}] endpoint_url: {problem}")
         self.profile: Profile = profile
         self.timeouts = profile_timeouts(profile, env.timeout)
         self._session: boto3.session.Session | None = None

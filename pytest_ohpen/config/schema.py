@@ -13,6 +13,8 @@ import string
 from collections.abc import Callable
 from typing import Any
 
+from pytest_ohpen.records.redact import has_user_info, redact_text
+
 Check = Callable[[Any], str | None]
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -70,8 +72,18 @@ def region(value: Any) -> str | None:
 
 
 def endpoint(value: Any) -> str | None:
+    """An http(s) URL without user info: the URL is printed and stored in reports, audit
+    records and Allure results, so a password in it would be published (and neither
+    botocore nor the embedded account would use it)."""
+    shown = redact_text(value) if isinstance(value, str) else value
+    if isinstance(value, str) and has_user_info(value):
+        return (
+            f"{shown!r} holds a user name or password; AWS credentials belong in the AWS "
+            "credential chain (a profile, the AWS_* environment variables, a role), not in "
+            "the URL: remove the 'user:password@' part"
+        )
     if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-        return f"{value!r} is not an http:// or https:// URL"
+        return f"{shown!r} is not an http:// or https:// URL"
     return None
 
 
