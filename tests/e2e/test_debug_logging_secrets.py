@@ -8,15 +8,8 @@ Allure results are kept and shared: a key in any of them must be rotated.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import SIX_RESOURCES, environments_toml
-
-from pytest_ohpen.aws.clients import AwsClients
-from pytest_ohpen.config.environments import Environment, Resources
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import Stack
+from conftest import environments_toml, moto_clients
 
 FAKE_KEY_ID = "AKIAFAKEOHPENTEST0001"
 FAKE_SECRET = "fake-secret-ohpen-test-do-not-leak"
@@ -24,20 +17,19 @@ FAKE_SECRET = "fake-secret-ohpen-test-do-not-leak"
 FAKE_SESSION_TOKEN = "FwoGZXIvYXdzEOhpenFakeSessionTokenDoNotLeak0123456789"
 LEAKS = (FAKE_KEY_ID, FAKE_SECRET, FAKE_SESSION_TOKEN)
 URL_PASSWORD = "pw-in-a-url-do-not-leak"
-MISSING = "ohpen-transaction-etl-spark"
+BUCKETS = ["ohpen-bronze", "ohpen-silver", "ohpen-artifacts"]
+MISSING = "ohpen-silver"
 
 
 def _provision(url: str) -> None:
-    """The six resources but the Glue job, so one check fails and its logs are attached."""
-    env = Environment(
-        name="ext",
-        source=Path("x"),
-        account_id="123456789012",
-        region="eu-west-1",
-        endpoint_url=url,
-        resources=Resources(**{k: tuple(v) for k, v in SIX_RESOURCES.items()}),
-    )
-    provision(AwsClients(env), Stack.for_environment(env).without((MISSING,)))
+    """The buckets but the missing one, so one check fails and its logs are attached (no
+    Lambda: moto cannot recreate a function of the same name after a reset)."""
+    s3 = moto_clients(url).client("s3")
+    for bucket in BUCKETS:
+        if bucket != MISSING:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+            )
 
 
 def _leaks_in(text: str) -> list[str]:
@@ -55,7 +47,7 @@ def test_debug_logging_leaks_no_credential_anywhere(
         "endpoint_url": fresh_moto,
         "retries": 0,
         "timeout": 10,
-        "resources": dict(SIX_RESOURCES),
+        "resources": {"buckets": BUCKETS},
     }
     suite_dir.path.joinpath("environments.toml").write_text(environments_toml({"ext": env}))
 
