@@ -135,7 +135,7 @@ def test_rollback_terraform_and_audit_tables(tmp_path: Path) -> None:
     """The readiness keys load; relative paths are taken from the environments file's folder."""
     body = (
         f"[prod]\n{VALID}"
-        '[prod.terraform]\nstate_bucket = "ohpen-state"\nstate_key = "a/b.tfstate"\nrepo = "infra"\n'
+        '[prod.terraform]\nstate_bucket = "tf-state"\nstate_key = "a/b.tfstate"\nrepo = "infra"\n'
         '[prod.rollback]\ncommand = ["rb.sh", "--target-version", "{target_ref}"]\n'
         'mode = "apply"\nauto_apply = true\ntimeout = 60\n'
         '[prod.audit]\ndirectory = "records"\nbucket = "audit-bucket"\nprefix = ""\n'
