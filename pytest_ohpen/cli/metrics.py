@@ -3,18 +3,25 @@
 Reads the local audit directory only (no AWS call) unless the environment keeps its audit
 records in S3 too (``[<env>.audit] bucket``) or ``--publish`` is given: then the account
 guard runs first, once. The report alone goes to stdout, so any format can be piped; the
-guard's line, skipped-record warnings and what was written go to stderr. Exit 0: every
-target met (or without data); 1: a target is breached, so the job can alert; 2: bad input
-(one line on stderr).
+guard's line, the corrupt records and what was written go to stderr.
+
+Exit codes, the first that applies: 2 bad input (one line on stderr); 3 corrupt or
+unreadable audit records (each named; the figures leave them out, so none is proven);
+1 a target is breached, so the job can alert; 5 no data: the audit store holds no
+incident, drill or known-good record of the environment, so no target could be measured
+(like pytest's 5, nothing to check; an empty or wrong audit directory must not read as a
+quiet quarter); 0 no target breached (rows without data say "no data", never "met").
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,9 +39,15 @@ from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import OhpenError
 
 if TYPE_CHECKING:
+    from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.metrics.figures import Metrics
 
 FORMATS = ("table", "json", "markdown")
+EXIT_CORRUPT = 3
+"""Audit records could not be read or used: the figures are incomplete."""
+EXIT_NO_DATA = 5
+"""No target could be measured: nothing of the environment in the audit store."""
+_UNREADABLE = re.compile(r"skipping unreadable audit record (?P<where>.+?\.json): (?P<problem>.*)")
 
 
 def _now() -> datetime:
@@ -47,15 +60,17 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "metrics",
         help="rollback frequency, duration, success rate and MTTR against the playbook targets",
-        description="Rollback metrics from the audit store; exit 1 when a target is breached.",
+        description="Rollback metrics from the audit store. Exit 0 every target met, 1 a "
+        "target breached, 2 bad input, 3 corrupt or unreadable audit records, 5 no data "
+        "(nothing of the environment in the audit store).",
     )
     environment_options(parser)
     parser.add_argument(
         "--since",
         default="90d",
         metavar="WHEN",
-        help="window start: a look-back (90d, 12w, 6m; a month is 30 days) or an ISO date "
-        "(default: 90d)",
+        help="window start: a look-back (90d, 12w, 6m; a month is 30 days) or an ISO date, "
+        "at most 3660 days back (default: 90d)",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
     parser.add_argument(
@@ -84,32 +99,49 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
     """The command, with the run (account guard, clients) opened only when AWS is needed:
     for records kept in the audit bucket, and for ``--publish``; both share one run."""
     from pytest_ohpen.metrics.chart import chart_png
-    from pytest_ohpen.metrics.figures import compute, parse_since, window_start
-    from pytest_ohpen.metrics.records import DRILL, INCIDENT
+    from pytest_ohpen.metrics.figures import MetricsWarning, compute, window
+    from pytest_ohpen.metrics.records import DRILL, INCIDENT, Corrupt
     from pytest_ohpen.metrics.render import to_json, to_markdown, to_table
-    from pytest_ohpen.metrics.targets import breached, targets
-    from pytest_ohpen.records.store import open_store
+    from pytest_ohpen.metrics.targets import BREACH, CORRUPT, NO_DATA, breached, overall, targets
+    from pytest_ohpen.records.store import AuditReadError, open_store
 
     now = _now()
     try:
-        since = window_start(parse_since(args.since), now)
+        since = window(args.since, now)
     except ValueError as error:
         return _usage(f"--since {error}")
-    if since >= now:
-        return _usage(f"--since {args.since!r}: the window must start before now")
     settings = settings_from(args)
     env = OhpenRun(lambda: settings, Path.cwd()).environment
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         store = open_store(env, lambda: run().clients.client("s3"))
-        records = [
-            record
-            for kind in (INCIDENT, DRILL)
-            for record in store.records(kind=kind, environment=env.name)
-        ]
-        figures = compute(records, since, now, environment=env.name)
-    for warning in caught:
+        try:
+            records = [
+                record
+                for kind in (INCIDENT, DRILL)
+                for record in store.records(kind=kind, environment=env.name)
+            ]
+            with warnings.catch_warnings(record=True) as elsewhere:
+                warnings.simplefilter("always")
+                known_good = store.known_good(env.name)  # is there any history at all
+        except AuditReadError as error:
+            print(f"ohpen metrics: {error}", file=sys.stderr)
+            return EXIT_CORRUPT
+        figures = compute([*records, *known_good], since, now, environment=env.name)
+    for warning in elsewhere:  # not a figure's record: a warning, not corruption
         print(f"ohpen: warning: {warning.message}", file=sys.stderr)
+    unreadable: list[Corrupt] = []
+    for warning in caught:
+        if isinstance(warning.message, MetricsWarning):
+            continue  # in figures.corrupt, named below
+        found = _UNREADABLE.fullmatch(str(warning.message))
+        if found:
+            unreadable.append(Corrupt(found["where"], found["problem"]))
+        else:
+            print(f"ohpen: warning: {warning.message}", file=sys.stderr)
+    figures = replace(figures, corrupt=(*unreadable, *figures.corrupt))
+    for corrupt in figures.corrupt:
+        print(f"ohpen: corrupt audit record {corrupt.text}", file=sys.stderr)
     results = targets(figures)
     render = {"table": to_table, "json": to_json, "markdown": to_markdown}[args.format]
     print(render(figures, results), end="")
@@ -123,7 +155,9 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
             "red: running mean MTTR; dashed lines: the targets)",
             file=sys.stderr,
         )
-    if args.publish:
+    if args.publish and figures.corrupt:
+        print("ohpen: not published: the figures leave corrupt records out", file=sys.stderr)
+    elif args.publish:
         _publish(run(), env.name, figures)
     missed = breached(results)
     if missed:
@@ -131,7 +165,23 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
             "ohpen: targets breached: " + ", ".join(result.name for result in missed),
             file=sys.stderr,
         )
+    state = overall(results, len(figures.corrupt))
+    if state == CORRUPT:
+        print(
+            f"ohpen: {len(figures.corrupt)} corrupt or unreadable audit record(s) left out of "
+            "the figures: fix or remove them (exit 3)",
+            file=sys.stderr,
+        )
+        return EXIT_CORRUPT
+    if state == BREACH:
         return EXIT_NO
+    if state == NO_DATA:
+        print(
+            f"ohpen: no data: the audit store ({_where(env)}) holds no incident, drill or "
+            f"known-good record of {env.name}, so no target could be measured (exit 5)",
+            file=sys.stderr,
+        )
+        return EXIT_NO_DATA
     return EXIT_OK
 
 
@@ -160,3 +210,10 @@ def _publish(run: OhpenRun, environment: str, figures: Metrics) -> None:
         f"(Environment={environment}): {', '.join(names)}",
         file=sys.stderr,
     )
+
+
+def _where(env: Environment) -> str:
+    """The audit store's places, for a message."""
+    audit = env.audit
+    bucket = f" and s3://{audit.bucket}/{audit.prefix}" if audit.bucket else ""
+    return f"{audit.directory}{bucket}"

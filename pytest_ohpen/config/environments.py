@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pytest_ohpen.config import schema
+from pytest_ohpen.config import names, schema
 from pytest_ohpen.config.model import (
     build,
     key,
@@ -30,7 +30,8 @@ from pytest_ohpen.config.model import (
     valid_keys,
     validate,
 )
-from pytest_ohpen.config.schema import BUCKET_NAME, RESOURCE_NAME
+from pytest_ohpen.config.names import NameRule
+from pytest_ohpen.config.schema import LONG_TIMEOUT, RETRIES, RETRY_DELAY, TIMEOUT, within
 from pytest_ohpen.errors import ConfigError
 
 DEFAULTS_TABLE = "defaults"
@@ -38,9 +39,10 @@ DEFAULT_AUDIT_DIRECTORY = "reports/audit"
 DEFAULT_AUDIT_PREFIX = "pytest-ohpen/audit"
 
 
-def _names(pattern: Any, what: str) -> Any:
-    """A list-of-names key: checked against ``pattern``, loaded as a tuple, empty by default."""
-    return key(schema.names(pattern, what), default=(), convert=tuple)
+def _names(rule: NameRule, what: str) -> Any:
+    """A list-of-names key: each checked by its service's ``rule``, loaded as a tuple, empty
+    by default."""
+    return key(schema.names(rule, what), default=(), convert=tuple)
 
 
 def _feeds(value: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
@@ -51,15 +53,15 @@ def _feeds(value: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
 class Resources:
     """The deployed resources a suite checks, by kind; an empty kind is not checked."""
 
-    buckets: tuple[str, ...] = _names(BUCKET_NAME, "S3 bucket")
-    glue_jobs: tuple[str, ...] = _names(RESOURCE_NAME, "Glue job")
-    state_machines: tuple[str, ...] = _names(RESOURCE_NAME, "state machine")
-    lambdas: tuple[str, ...] = _names(RESOURCE_NAME, "Lambda function")
-    failure_topic: str | None = key(schema.string_value, default=None)
+    buckets: tuple[str, ...] = _names(names.s3_bucket, "S3 bucket")
+    glue_jobs: tuple[str, ...] = _names(names.glue_job, "Glue job")
+    state_machines: tuple[str, ...] = _names(names.state_machine, "state machine")
+    lambdas: tuple[str, ...] = _names(names.lambda_function, "Lambda function")
+    failure_topic: str | None = key(schema.name(names.sns_topic, "SNS topic"), default=None)
     """The SNS topic the pipeline reports failures to (``--notify`` publishes there)."""
-    alarms: tuple[str, ...] = _names(RESOURCE_NAME, "CloudWatch alarm")
+    alarms: tuple[str, ...] = _names(names.cloudwatch_alarm, "CloudWatch alarm")
     """CloudWatch alarms that must be operational (post-rollback monitoring checks)."""
-    roles: tuple[str, ...] = _names(RESOURCE_NAME, "IAM role")
+    roles: tuple[str, ...] = _names(names.iam_role, "IAM role")
     """IAM roles of the pipeline whose policies must be least-privilege."""
     feeds: Mapping[str, tuple[str, ...]] = key(schema.feeds, default_factory=dict, convert=_feeds)
     """What each resource feeds (tables, jobs), so a report can name what a failure affects."""
@@ -84,9 +86,9 @@ class Resources:
 class Terraform:
     """Where the environment's Terraform state and code live (``[<env>.terraform]``)."""
 
-    state_bucket: str = key(schema.string_value)
+    state_bucket: str = key(schema.name(names.s3_bucket, "S3 bucket"))
     state_key: str = key(schema.string_value)
-    lock_table: str | None = key(schema.string_value, default=None)
+    lock_table: str | None = key(schema.name(names.dynamodb_table, "DynamoDB table"), default=None)
     version: str | None = key(schema.string_value, default=None)
     """The pinned Terraform version, e.g. "1.5.0"."""
     repo: Path | None = key(schema.string_value, default=None, convert=Path)
@@ -101,7 +103,7 @@ class RollbackSettings:
     command: tuple[str, ...] = key(schema.command, default=(), convert=tuple)
     mode: str = key(schema.one_of(*schema.ROLLBACK_MODES), default="dry-run")
     auto_apply: bool = key(schema.boolean, default=False)
-    timeout: float = key(schema.positive_seconds, default=900.0, convert=float)
+    timeout: float = key(within(LONG_TIMEOUT), default=900.0, convert=float)
 
 
 @model
@@ -110,7 +112,7 @@ class Audit:
 
     directory: Path = key(schema.string_value, default=Path(DEFAULT_AUDIT_DIRECTORY), convert=Path)
     """Relative to the environments file's folder once loaded."""
-    bucket: str | None = key(schema.string_value, default=None)
+    bucket: str | None = key(schema.name(names.s3_bucket, "S3 bucket"), default=None)
     prefix: str = key(schema.text, default=DEFAULT_AUDIT_PREFIX)
 
 
@@ -166,16 +168,16 @@ class Environment:
     profile: str | None = key(schema.string_value, default=None)
     endpoint_url: str | None = key(schema.endpoint, default=None)
     emulated: bool = key(schema.boolean, default=False)
-    retries: int = key(schema.count, default=1)
-    retry_delay: float = key(schema.seconds, default=30.0, convert=float)
-    timeout: float = key(schema.positive_seconds, default=40.0, convert=float)
+    retries: int = key(within(RETRIES), default=1)
+    retry_delay: float = key(within(RETRY_DELAY), default=30.0, convert=float)
+    timeout: float = key(within(TIMEOUT), default=40.0, convert=float)
     resources: Resources = table(Resources, default_factory=Resources)
     terraform: Terraform | None = table(Terraform, default=None)
     rollback: RollbackSettings = table(RollbackSettings, default_factory=RollbackSettings)
     audit: Audit = table(Audit, default_factory=Audit)
     e2e: bool = key(schema.boolean, default=True)
     """Whether the post-rollback suite may start a pipeline execution here."""
-    pipeline_timeout: float = key(schema.positive_seconds, default=900.0, convert=float)
+    pipeline_timeout: float = key(within(LONG_TIMEOUT), default=900.0, convert=float)
     security: Security = table(Security, default_factory=Security)
     drills: bool = key(schema.boolean, default=False)
     """Whether the quarterly rollback drill may run here (never in prod)."""
@@ -205,6 +207,16 @@ def read_file(path: Path, chosen_by: str = "") -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:  # TOML is UTF-8 by definition
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte {error.start} is {error.object[error.start]:#04x}); "
+            "save the environments file as UTF-8"
+        ) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(
+            f"{path}: not readable: arrays or tables nested too deeply for the TOML parser; "
+            "an environments file needs only a few levels"
+        ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the environments file: {error.strerror}") from None
 

@@ -11,16 +11,16 @@ import math
 import re
 import string
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from pytest_ohpen.config.names import NameRule, s3_bucket
 from pytest_ohpen.records.redact import has_user_info, redact_text
 
 Check = Callable[[Any], str | None]
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
-BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-RESOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@/-]{0,254}")
 ROLLBACK_MODES = ("off", "dry-run", "apply")
 PLACEHOLDERS = ("env", "target_ref", "state_version")
 
@@ -38,23 +38,46 @@ def boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
-def count(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        return "must be a whole number from 0 to 10"
-    return None
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take, so every number of the file and every option that
+    overrides one is bounded alike: no overflow, no wait that never ends, no 1 ms timeout."""
+
+    low: float
+    high: float
+    whole: bool = False
+    """A count (retries) rather than seconds."""
+
+    @property
+    def wanted(self) -> str:
+        what = "a whole number" if self.whole else "a number of seconds"
+        return f"{what} from {self.low:g} to {self.high:g}"
+
+    def problem(self, value: Any) -> str | None:
+        """None when ``value`` is in range, else "must be ... from LOW to HIGH"."""
+        number = isinstance(value, int) if self.whole else isinstance(value, int | float)
+        if isinstance(value, bool) or not number:
+            return f"must be {self.wanted}"
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            return f"must be {self.wanted}, not {value!r}"
+        return None
 
 
-def seconds(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "must be a number of seconds, 0 or more"
-    if not math.isfinite(value) or value < 0:
-        return "must be a finite number of seconds, 0 or more"
-    return None
+RETRIES = Range(0, 10, whole=True)
+"""Reruns of a failed check (``retries``, ``--reruns``)."""
+RETRY_DELAY = Range(0, 300)
+"""The settle window before a retry (``retry_delay``, ``--reruns-delay``)."""
+TIMEOUT = Range(1, 300)
+"""One attempt of a check (``timeout``, ``--timeout``): AWS answers a healthy read in well
+under a second, and botocore's own connect/read timeouts are tens of seconds."""
+LONG_TIMEOUT = Range(1, 6 * 3600)
+"""A pipeline run or the rollback command: hours, not aeons (``pipeline_timeout``,
+``rollback.timeout``)."""
 
 
-def positive_seconds(value: Any) -> str | None:
-    problem = seconds(value)
-    return problem or (None if value > 0 else "must be a number of seconds above 0")
+def within(bounds: Range) -> Check:
+    """The check of a number key bounded by ``bounds``."""
+    return bounds.problem
 
 
 def account_id(value: Any) -> str | None:
@@ -94,13 +117,28 @@ def one_of(*choices: str) -> Check:
     return check
 
 
-def names(pattern: re.Pattern[str], what: str) -> Check:
+def name(rule: NameRule, what: str) -> Check:
+    """One resource name, checked by its service's rule (``config.names``)."""
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            return f"must be a non-empty string, the {what} name"
+        problem = rule(value)
+        return f"{value!r} is not a valid {what} name: {problem}" if problem else None
+
+    return check
+
+
+def names(rule: NameRule, what: str) -> Check:
+    """A list of resource names, each checked by its service's rule, none twice."""
+
     def check(value: Any) -> str | None:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return 'must be a list of names, e.g. ["a", "b"]'
-        for name in value:
-            if not pattern.fullmatch(name):
-                return f"{name!r} is not a valid {what} name"
+        for each in value:
+            problem = rule(each)
+            if problem:
+                return f"{each!r} is not a valid {what} name: {problem}"
         duplicates = sorted({name for name in value if value.count(name) > 1})
         return f"lists {duplicates[0]!r} twice" if duplicates else None
 
@@ -135,6 +173,7 @@ def command(value: Any) -> str | None:
 
 def bucket_name(value: Any) -> str | None:
     """One S3 bucket name (a data layer's ``bucket``)."""
-    if isinstance(value, str) and BUCKET_NAME.fullmatch(value):
-        return None
-    return "must be an S3 bucket name"
+    if not isinstance(value, str):
+        return "must be an S3 bucket name"
+    problem = s3_bucket(value)
+    return f"{value!r} is not a valid S3 bucket name: {problem}" if problem else None

@@ -18,16 +18,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pytest_ohpen.metrics.records import DRILL, INCIDENT, Drill, Rollback, started_at
-from pytest_ohpen.records.store import AuditRecord
+from pytest_ohpen.metrics.records import (
+    DRILL,
+    INCIDENT,
+    Corrupt,
+    Drill,
+    Rollback,
+    require_finite,
+    started_at,
+    stored_as,
+)
+from pytest_ohpen.records.store import KNOWN_GOOD, AuditRecord
 
 P90 = 90
 _SINCE = re.compile(r"^\s*(\d+)\s*([dwm])\s*$", re.IGNORECASE)
 _DAYS_PER_UNIT = {"d": 1, "w": 7, "m": 30}
+MAX_WINDOW_DAYS = 3660
+"""The longest look-back ``--since`` accepts (about ten years): older history is not a
+figure anyone acts on, and a bound keeps every date computed from it representable."""
 
 
 class MetricsWarning(UserWarning):
-    """An incident or drill record was skipped because a field the metrics need is malformed."""
+    """An incident or drill record is corrupt: a field the metrics need is malformed."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,13 @@ class Metrics:
     """The counted rollbacks in the window, oldest first."""
     ignored: int
     """Incidents in the window that are no rollback (dry runs, refusals)."""
-    skipped: int
-    """Malformed incident and drill records (each one warned about)."""
+    corrupt: tuple[Corrupt, ...]
+    """Incident and drill records that could not be used (each one warned about); the
+    command adds the ones the audit store could not read."""
+    history: int
+    """Incident, drill and known-good records of the environment at any time, malformed
+    ones included: none means nothing was ever recorded here, so even a count of 0
+    rollbacks is no measurement (a wrong audit directory reads like a quiet quarter)."""
     per_month: Mapping[str, int]
     """Rollbacks per "YYYY-MM", for every month the window touches (zeros included)."""
     per_quarter: Mapping[str, int]
@@ -84,6 +101,11 @@ class Metrics:
     mttr_median_seconds: float | None
     drills: tuple[Drill, ...]
     """The drills in the window, oldest first."""
+
+    @property
+    def skipped(self) -> int:
+        """How many records were corrupt or unreadable."""
+        return len(self.corrupt)
 
 
 def _month(moment: datetime) -> str:
@@ -115,19 +137,24 @@ def compute(
 ) -> Metrics:
     """The metrics of the incident and drill records that started in ``since`` .. ``now``.
 
-    Other kinds are ignored, and so are other environments when ``environment`` is given.
-    A malformed record is skipped with a MetricsWarning naming it and its first bad field.
+    Known-good records only count towards ``history``; other kinds are ignored, and so are
+    other environments when ``environment`` is given. A malformed record (a NaN or an
+    Infinity included) is counted as corrupt, with a MetricsWarning naming it and its first
+    bad field.
     """
     since, now = _aware(since, "since"), _aware(now, "now")
     if since >= now:
         raise ValueError(f"the window is empty: since {since:%Y-%m-%d %H:%M}Z is not before now")
     rollbacks: list[Rollback] = []
     drills: list[Drill] = []
-    ignored = skipped = 0
+    ignored = history = 0
+    corrupt: list[Corrupt] = []
     seen: set[str] = set()
     for record in records:
         if environment and record.environment != environment:
             continue
+        if record.kind in (INCIDENT, DRILL, KNOWN_GOOD):
+            history += 1
         if record.kind not in (INCIDENT, DRILL):
             continue
         seen.add(record.environment)
@@ -135,6 +162,7 @@ def compute(
             started = started_at(record)
             if not since <= started <= now:
                 continue
+            require_finite(record.data)
             if record.kind == DRILL:
                 drills.append(Drill.from_record(record))
             elif (rollback := Rollback.from_record(record)) is None:
@@ -142,9 +170,9 @@ def compute(
             else:
                 rollbacks.append(rollback)
         except ValueError as error:
-            skipped += 1
+            corrupt.append(Corrupt(stored_as(record), str(error)))
             warnings.warn(
-                f"skipping {record.kind} record {record.id} ({record.environment}): {error}",
+                f"corrupt {record.kind} record {record.id} ({record.environment}): {error}",
                 MetricsWarning,
                 stacklevel=2,
             )
@@ -163,7 +191,8 @@ def compute(
         now=now,
         rollbacks=tuple(rollbacks),
         ignored=ignored,
-        skipped=skipped,
+        corrupt=tuple(corrupt),
+        history=history,
         per_month=per_month,
         per_quarter=per_quarter,
         automated=DurationStats.of([r.duration_seconds for r in rollbacks if r.automated]),
@@ -178,15 +207,21 @@ def compute(
 
 
 def parse_since(text: str) -> timedelta | datetime:
-    """``--since``: a look-back ("90d", "12w", "6m"; a month is 30 days) or an ISO date or
-    datetime (zone-less means UTC). ValueError in one line for anything else."""
+    """``--since``: a look-back ("90d", "12w", "6m"; a month is 30 days) of at most
+    MAX_WINDOW_DAYS, or an ISO date or datetime (zone-less means UTC). ValueError in one
+    line for anything else."""
     expected = "expected a look-back like 90d, 12w or 6m, or an ISO date like 2024-07-01"
     found = _SINCE.match(text)
     if found:
-        count = int(found.group(1))
+        digits, unit = found.group(1), found.group(2).lower()
+        count = int(digits) if len(digits) <= 6 else MAX_WINDOW_DAYS + 1  # no huge ints
         if count == 0:
             raise ValueError(f"{text!r}: the look-back must be at least 1 ({expected})")
-        return timedelta(days=count * _DAYS_PER_UNIT[found.group(2).lower()])
+        if count * _DAYS_PER_UNIT[unit] > MAX_WINDOW_DAYS:
+            raise ValueError(
+                f"{text!r}: the look-back must be at most {MAX_WINDOW_DAYS} days (about ten years)"
+            )
+        return timedelta(days=count * _DAYS_PER_UNIT[unit])
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -201,6 +236,20 @@ def window_start(since: timedelta | datetime, now: datetime) -> datetime:
     if isinstance(since, timedelta):
         return _aware(now, "now") - since
     return _aware(since, "since")
+
+
+def window(text: str, now: datetime) -> datetime:
+    """The first instant of the window ``--since TEXT`` asks for, which must start before
+    ``now`` and at most MAX_WINDOW_DAYS earlier; ValueError in one line naming TEXT."""
+    start = window_start(parse_since(text), now)
+    if start >= now:
+        raise ValueError(f"{text!r}: the window must start before now")
+    if now - start > timedelta(days=MAX_WINDOW_DAYS):
+        raise ValueError(
+            f"{text!r}: the window must start at most {MAX_WINDOW_DAYS} days (about ten "
+            f"years) before now, i.e. on or after {now - timedelta(days=MAX_WINDOW_DAYS):%Y-%m-%d}"
+        )
+    return start
 
 
 def duration_text(seconds: float | None) -> str:

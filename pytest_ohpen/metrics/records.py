@@ -14,11 +14,14 @@ needs to check a figure by hand):
   minus ``detected_at`` (or ``started_at`` when no detection time was recorded); a
   rollback that did not restore service has no recovery time to sample.
 
-A malformed field raises ValueError naming it, so the caller can skip the record and say why.
+A malformed field raises ValueError naming it, so the caller can count the record as
+corrupt and say why; so does a NaN or an Infinity anywhere in a record (JSON has neither,
+and no figure can be computed from one).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +34,40 @@ DRILL = "drill"
 
 _FAILED_VERIFICATION = ("smoke tests failed", "smoke tests timed out")
 _INITIATORS = ("trigger", "operator")
+LONGEST_SECONDS = 3660 * 86400.0
+"""No recorded duration is longer than the longest window the metrics look back over."""
+
+
+@dataclass(frozen=True)
+class Corrupt:
+    """A record the metrics could not use: where it is stored and what is wrong with it."""
+
+    where: str
+    """The record's file or S3 key, or ``<environment>/<kind>/<id>.json`` in the store."""
+    problem: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.where}: {self.problem}"
+
+
+def stored_as(record: AuditRecord) -> str:
+    """Where a record is kept, relative to the audit store (the layout of records.store)."""
+    return f"{record.environment}/{record.kind}/{record.id}.json"
+
+
+def require_finite(value: Any, where: str = "data") -> None:
+    """ValueError naming the first NaN or Infinity in a record's data (Python's JSON reader
+    accepts both, but they are no JSON and break every figure computed from them)."""
+    pending: list[tuple[Any, str]] = [(value, where)]  # a loop, so depth cannot overflow
+    while pending:
+        item, at = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{at}: {item!r} is not a number")
+        if isinstance(item, Mapping):
+            pending += [(inner, f"{at}.{key}") for key, inner in item.items()]
+        elif isinstance(item, list | tuple):
+            pending += [(inner, f"{at}[{index}]") for index, inner in enumerate(item)]
 
 
 def started_at(record: AuditRecord) -> datetime:
@@ -81,8 +118,14 @@ def _seconds(data: Mapping[str, Any], key: str) -> float | None:
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{key}: expected a non-negative number of seconds, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= LONGEST_SECONDS  # also refuses NaN
+    ):
+        raise ValueError(
+            f"{key}: expected a number of seconds from 0 to {LONGEST_SECONDS:.0f}, got {value!r}"
+        )
     return float(value)
 
 

@@ -1,5 +1,6 @@
 """The metrics and targets as text: a table for a terminal or job log, JSON for dashboards
-(``schema_version`` 1), Markdown for a report or a pull-request comment."""
+(``schema_version`` 2), Markdown for a report or a pull-request comment. Each shows a
+target's state (met, breached, no data) and names every corrupt or unreadable record."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from typing import Any
 
 from pytest_ohpen.metrics.figures import DurationStats, Metrics, duration_text
 from pytest_ohpen.metrics.records import Drill, Rollback
-from pytest_ohpen.metrics.targets import TargetResult, breached, targets
+from pytest_ohpen.metrics.targets import BREACHED, MET, OK, TargetResult, overall, targets
 from pytest_ohpen.util.jsonable import iso_utc
 from pytest_ohpen.util.tables import text_table
 
-SCHEMA_VERSION = 1
-"""The version of :func:`to_json`'s layout."""
+SCHEMA_VERSION = 2
+"""The version of :func:`to_json`'s layout. 2: a target without data is no longer "ok";
+``state`` (report and targets) and ``corrupt`` added."""
+_TABLE_STATE = {MET: "ok", BREACHED: "BREACH"}
+_MARKDOWN_STATE = {MET: "met", BREACHED: "**breached**"}
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -34,8 +38,8 @@ def _summary(metrics: Metrics) -> str:
         f"{len(metrics.rollbacks) - automated} manual); "
         f"not counted (dry runs, refusals): {metrics.ignored}"
     )
-    if metrics.skipped:
-        text += f"; malformed records skipped: {metrics.skipped}"
+    if metrics.corrupt:
+        text += f"; corrupt or unreadable records, not counted: {len(metrics.corrupt)}"
     return text
 
 
@@ -100,8 +104,14 @@ def to_table(metrics: Metrics, results: Sequence[TargetResult] | None = None) ->
         lines.append("drills: none in the window")
     lines += ["", "targets:"]
     # no header: every row is a target, the first one sets the columns like the others
-    rows = [["ok" if r.ok else "BREACH", r.name, r.detail, f"target {r.target}"] for r in results]
+    rows = [
+        [_TABLE_STATE.get(r.state, "NO DATA"), r.name, r.detail, f"target {r.target}"]
+        for r in results
+    ]
     lines += ["  " + line for line in text_table(rows[0], rows[1:])] if rows else []
+    if metrics.corrupt:
+        lines += ["", "corrupt or unreadable records (not counted; fix or remove them):"]
+        lines += [f"  {corrupt.text}" for corrupt in metrics.corrupt]
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +161,9 @@ def to_json(metrics: Metrics, results: Sequence[TargetResult] | None = None) -> 
         "environment": metrics.environment,
         "since": _stamp(metrics.since),
         "now": _stamp(metrics.now),
-        "ok": not breached(results),
+        "state": overall(results, len(metrics.corrupt)),
+        "ok": overall(results, len(metrics.corrupt)) == OK,
+        "corrupt": [{"where": c.where, "problem": c.problem} for c in metrics.corrupt],
         "rollbacks": {
             "count": len(metrics.rollbacks),
             "automated": sum(r.automated for r in metrics.rollbacks),
@@ -183,6 +195,7 @@ def to_json(metrics: Metrics, results: Sequence[TargetResult] | None = None) -> 
                 "name": r.name,
                 "value": r.value,
                 "target": r.target,
+                "state": r.state,
                 "ok": r.ok,
                 "no_data": r.no_data,
                 "detail": r.detail,
@@ -217,7 +230,10 @@ def to_markdown(metrics: Metrics, results: Sequence[TargetResult] | None = None)
         "",
         *_md_table(
             [["Target", "Measured", "Playbook", "Status"]]
-            + [[r.name, r.detail, r.target, "met" if r.ok else "**breached**"] for r in results]
+            + [
+                [r.name, r.detail, r.target, _MARKDOWN_STATE.get(r.state, "no data")]
+                for r in results
+            ]
         ),
         "",
         "## Rollbacks per month",
@@ -258,4 +274,9 @@ def to_markdown(metrics: Metrics, results: Sequence[TargetResult] | None = None)
         )
     else:
         lines.append("No drill in the window.")
+    if metrics.corrupt:
+        lines += ["", "## Corrupt or unreadable records (not counted)", ""]
+        lines += _md_table(
+            [["Record", "Problem"]] + [[c.where, c.problem] for c in metrics.corrupt]
+        )
     return "\n".join(lines) + "\n"

@@ -1,7 +1,15 @@
-"""The playbook's six rollback targets, each met or breached by the computed figures.
+"""The playbook's six rollback targets, each met, breached or without data.
 
-A figure without data counts as met: nothing measured cannot breach a target, and a
-scheduled job must not alert on an environment that has had no rollback.
+A figure without data is neither met nor breached: nothing measured proves nothing, so
+"no data" is its own state, never a met target. The frequency targets count 0 rollbacks
+as a measurement only when the audit store holds incident, drill or known-good records
+of the environment at all; without any, no target has data and the report's state is
+"no data" (the command's own exit code), since an empty or wrong audit directory must
+not read as a quiet quarter.
+
+The playbook's targets cannot all have data and be met at once (a duration needs a
+rollback, which breaches "< 1 per quarter"), so a quiet window is "ok" with its duration,
+success-rate and MTTR rows shown as "no data".
 """
 
 from __future__ import annotations
@@ -19,9 +27,16 @@ MONTHLY_ALERT = 2
 """More rollbacks than this in one month "indicates CI/CD issues" (the playbook's alert)."""
 
 
+MET, BREACHED, NO_DATA = "met", "breached", "no data"
+"""The states of one target."""
+OK, BREACH, CORRUPT = "ok", "breach", "corrupt"
+"""The states of the whole report, besides NO_DATA (see :func:`overall`)."""
+
+
 @dataclass(frozen=True)
 class TargetResult:
-    """One playbook target: the measured ``value`` (None: no data, which counts as met)."""
+    """One playbook target: the measured ``value`` (None: no data, never met) and ``ok``,
+    whether the value meets the target."""
 
     name: str
     value: float | None
@@ -29,14 +44,23 @@ class TargetResult:
     ok: bool
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        if self.value is None and self.ok:
+            raise ValueError(f"{self.name}: a target without data cannot be met")
+
     @property
     def no_data(self) -> bool:
-        """Nothing was measured, so nothing can be breached."""
+        """Nothing was measured: neither met nor breached."""
         return self.value is None
 
+    @property
+    def state(self) -> str:
+        """MET, BREACHED or NO_DATA."""
+        return NO_DATA if self.no_data else MET if self.ok else BREACHED
 
-def _no_data(name: str, target: str) -> TargetResult:
-    return TargetResult(name, None, target, True, "no data")
+
+def _no_data(name: str, target: str, detail: str = NO_DATA) -> TargetResult:
+    return TargetResult(name, None, target, False, detail)
 
 
 def _duration_target(name: str, stats: DurationStats, limit: float) -> TargetResult:
@@ -61,21 +85,32 @@ def targets(metrics: Metrics) -> list[TargetResult]:
     """
     quarterly = max(metrics.per_quarter.values(), default=0)
     monthly = max(metrics.per_month.values(), default=0)
+    quarter_target, month_target = "< 1 per quarter", f"alert at > {MONTHLY_ALERT} per month"
+    if metrics.history:
+        frequency = [
+            TargetResult(
+                "rollbacks per quarter",
+                float(quarterly),
+                quarter_target,
+                quarterly < 1,
+                _busiest(metrics.per_quarter, 0),
+            ),
+            TargetResult(
+                "rollbacks per month (alert)",
+                float(monthly),
+                month_target,
+                monthly <= MONTHLY_ALERT,
+                _busiest(metrics.per_month, MONTHLY_ALERT),
+            ),
+        ]
+    else:
+        nothing = "no incident, drill or known-good record in the audit store"
+        frequency = [
+            _no_data("rollbacks per quarter", quarter_target, nothing),
+            _no_data("rollbacks per month (alert)", month_target, nothing),
+        ]
     results = [
-        TargetResult(
-            "rollbacks per quarter",
-            float(quarterly),
-            "< 1 per quarter",
-            quarterly < 1,
-            _busiest(metrics.per_quarter, 0),
-        ),
-        TargetResult(
-            "rollbacks per month (alert)",
-            float(monthly),
-            f"alert at > {MONTHLY_ALERT} per month",
-            monthly <= MONTHLY_ALERT,
-            _busiest(metrics.per_month, MONTHLY_ALERT),
-        ),
+        *frequency,
         _duration_target(
             "automated rollback duration (median)", metrics.automated, AUTOMATED_TARGET_SECONDS
         ),
@@ -118,4 +153,18 @@ def targets(metrics: Metrics) -> list[TargetResult]:
 
 def breached(results: Iterable[TargetResult]) -> list[TargetResult]:
     """The targets that were missed (what a scheduled job alerts on)."""
-    return [result for result in results if not result.ok]
+    return [result for result in results if result.state == BREACHED]
+
+
+def overall(results: Iterable[TargetResult], corrupt: int) -> str:
+    """The report's state, the first that applies: CORRUPT (records could not be used, so
+    no figure is proven, whatever it says), BREACH, NO_DATA (no target could be measured),
+    else OK (no target breached; those without data are shown as such, not as met)."""
+    results = list(results)
+    if corrupt:
+        return CORRUPT
+    if breached(results):
+        return BREACH
+    if all(result.no_data for result in results):
+        return NO_DATA
+    return OK

@@ -185,6 +185,7 @@ def pytest_collection_modifyitems(
             config.getoption("reruns", None),
             config.getoption("reruns_delay", None),
             config.getoption("timeout", None),
+            config.getoption("force_reruns", None),
         )
         drill = [item for item in checks if item.get_closest_marker(DRILL_MARKER)]
         if drill:

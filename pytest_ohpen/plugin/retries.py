@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from pytest_ohpen.config.schema import RETRIES, RETRY_DELAY, TIMEOUT
+from pytest_ohpen.errors import ConfigError
+
 SETTLE_NAME = "ohpen-settle-retries"
 
 
@@ -37,13 +40,31 @@ def retry_policy(
     cli_reruns: int | None,
     cli_delay: float | None,
     cli_timeout: float | None,
+    cli_force_reruns: int | None = None,
 ) -> RetryPolicy:
     """The environment's retries, delay and timeout, each overridden by its command-line
-    option (--reruns, --reruns-delay, --timeout) when that was given."""
+    option (--reruns, --reruns-delay, --timeout) when that was given.
+
+    An option takes the range of the key it overrides, so the command line cannot do what
+    the file may not (``--reruns 1000``, ``--timeout -5``, ``--reruns-delay nan``): a
+    ConfigError naming the option, which the plugin turns into a usage error.
+    """
+    for option, value, bounds, key_name in (
+        ("--reruns", cli_reruns, RETRIES, "retries"),
+        ("--reruns-delay", cli_delay, RETRY_DELAY, "retry_delay"),
+        ("--timeout", cli_timeout, TIMEOUT, "timeout"),
+        ("--force-reruns", cli_force_reruns, RETRIES, "retries"),  # it overrides the marker
+    ):
+        problem = None if value is None else bounds.problem(value)
+        if problem:
+            raise ConfigError(
+                f"{option} {value!r} (command line): {problem}, the range of the "
+                f"environments file's {key_name}"
+            )
     return RetryPolicy(
-        reruns=env_retries if cli_reruns is None else max(0, cli_reruns),
-        settle_seconds=env_delay if cli_delay is None else max(0.0, cli_delay),
-        timeout=env_timeout if cli_timeout is None else cli_timeout,
+        reruns=env_retries if cli_reruns is None else cli_reruns,
+        settle_seconds=env_delay if cli_delay is None else float(cli_delay),
+        timeout=env_timeout if cli_timeout is None else float(cli_timeout),
     )
 
 

@@ -116,12 +116,13 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
     return call
 
 
-def test_no_rollback_exits_0_with_the_table(prod: Prod, run: Run) -> None:
+def test_no_rollback_is_no_data_and_exits_5_with_the_table(prod: Prod, run: Run) -> None:
     code, out, err = run("metrics", "--env", "prod")
-    assert code == 0, err
+    assert code == 5, err
     assert out.startswith("Rollback metrics: prod, 2024-07-02 12:00Z to 2024-09-30 12:00Z")
     assert "0 rollbacks" in out
-    assert err == ""
+    assert err.startswith(f"ohpen: no data: the audit store ({prod.audit}) holds no incident")
+    assert err.count("\n") == 1
 
 
 def test_a_breached_target_exits_1_and_names_it(prod: Prod, run: Run) -> None:
@@ -170,7 +171,7 @@ def test_json_parses_and_has_the_schema_version(prod: Prod, run: Run) -> None:
 
     document = json.loads(out)
     assert code == 1
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["environment"] == "prod"
     assert document["now"] == "2024-09-30T12:00:00Z"
     assert document["rollbacks"]["count"] == 2
@@ -180,19 +181,22 @@ def test_json_parses_and_has_the_schema_version(prod: Prod, run: Run) -> None:
 
 def test_markdown(prod: Prod, run: Run) -> None:
     code, out, _ = run("metrics", "--env", "prod", "--format", "markdown")
-    assert code == 0
+    assert code == 5
     assert out.startswith("# Rollback metrics: prod\n")
-    assert "| rollbacks per quarter | max 0 | < 1 per quarter | met |" in out
+    assert (
+        "| rollbacks per quarter | no incident, drill or known-good record in the audit store "
+        "| < 1 per quarter | no data |"
+    ) in out
 
 
-def test_malformed_records_are_warned_about_on_stderr(prod: Prod, run: Run) -> None:
+def test_malformed_records_are_named_on_stderr_and_exit_3(prod: Prod, run: Run) -> None:
     prod.incident(NOW - timedelta(days=3), 4, initiated_by="cron")
 
     code, out, err = run("metrics", "--env", "prod")
 
-    assert code == 0
-    assert "malformed records skipped: 1" in out
-    assert err.startswith("ohpen: warning: skipping incident record ")
+    assert code == 3
+    assert "corrupt or unreadable records, not counted: 1" in out
+    assert err.startswith("ohpen: corrupt audit record prod/incident/")
     assert "initiated_by" in err
 
 

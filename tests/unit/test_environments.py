@@ -135,7 +135,7 @@ def test_rollback_terraform_and_audit_tables(tmp_path: Path) -> None:
     """The readiness keys load; relative paths are taken from the environments file's folder."""
     body = (
         f"[prod]\n{VALID}"
-        '[prod.terraform]\nstate_bucket = "s"\nstate_key = "a/b.tfstate"\nrepo = "infra"\n'
+        '[prod.terraform]\nstate_bucket = "tf-state"\nstate_key = "a/b.tfstate"\nrepo = "infra"\n'
         '[prod.rollback]\ncommand = ["rb.sh", "--target-version", "{target_ref}"]\n'
         'mode = "apply"\nauto_apply = true\ntimeout = 60\n'
         '[prod.audit]\ndirectory = "records"\nbucket = "audit-bucket"\nprefix = ""\n'
@@ -245,8 +245,8 @@ ERRORS = {
     "list of ints": (RES + "buckets = [1, 2]", "[prod.resources] buckets:", "list of names"),
     "bool for retries": (VALID + "retries = true", "[prod] retries:", "0 to 10"),
     "retries too high": (VALID + "retries = 11", "[prod] retries:", "0 to 10"),
-    "negative delay": (VALID + "retry_delay = -1", "[prod] retry_delay:", "0 or more"),
-    "zero timeout": (VALID + "timeout = 0", "[prod] timeout:", "above 0"),
+    "negative delay": (VALID + "retry_delay = -1", "[prod] retry_delay:", "from 0 to 300"),
+    "zero timeout": (VALID + "timeout = 0", "[prod] timeout:", "from 1 to 300"),
     "11-digit account": (NO_REGION + 'account_id = "12345678901"', "[prod] account_id:", "12-"),
     "letter in account": (NO_REGION + 'account_id = "12345678901a"', "[prod] account_id:", "12-"),
     "account as integer": (
@@ -285,12 +285,12 @@ ERRORS = {
         "list of strings",
     ),
     "terraform without state_key": (
-        VALID + '[prod.terraform]\nstate_bucket = "s"',
+        VALID + '[prod.terraform]\nstate_bucket = "ohpen-state"',
         "[prod.terraform] state_key: missing",
         "needs state_key",
     ),
     "unknown terraform key": (
-        VALID + '[prod.terraform]\nstate_bucket = "s"\nstate_key = "k"\nbackend = "s3"',
+        VALID + '[prod.terraform]\nstate_bucket = "ohpen-state"\nstate_key = "k"\nbackend = "s3"',
         "[prod.terraform] unknown key 'backend'",
         "valid keys: lock_table, repo, state_bucket, state_key, version, working_dir",
     ),
@@ -382,8 +382,8 @@ def test_a_key_left_out_of_a_table_loads_as_that_tables_default(tmp_path: Path) 
     """Each table holding only its required keys loads every other key as its class declares."""
     body = (
         f"[prod]\n{VALID}[prod.resources]\n[prod.rollback]\n[prod.security]\n"
-        '[prod.audit]\nbucket = "b"\n'
-        '[prod.terraform]\nstate_bucket = "s"\nstate_key = "k"\n'
+        '[prod.audit]\nbucket = "ohpen-audit"\n'
+        '[prod.terraform]\nstate_bucket = "ohpen-state"\nstate_key = "k"\n'
         '[prod.data.silver]\nbucket = "ohpen-silver"\n'
     )
     env = load(write(tmp_path, body))
@@ -418,10 +418,13 @@ def test_the_documented_defaults(tmp_path: Path) -> None:
     assert env.resources.feeds == {} and env.resources.failure_topic is None
     assert env.data == {"silver": DataLayer(bucket="ohpen-silver", prefix="")}
     tf = load(
-        write(tmp_path, f'[prod]\n{VALID}[prod.terraform]\nstate_bucket = "s"\nstate_key = "k"\n')
+        write(
+            tmp_path,
+            f'[prod]\n{VALID}[prod.terraform]\nstate_bucket = "ohpen-state"\nstate_key = "k"\n',
+        )
     )
     assert tf.terraform == Terraform(
-        "s", "k", lock_table=None, version=None, repo=None, working_dir="."
+        "ohpen-state", "k", lock_table=None, version=None, repo=None, working_dir="."
     )
 
 
@@ -447,14 +450,17 @@ def test_file_values_load_as_the_types_the_checks_use(tmp_path: Path) -> None:
 
 def test_required_keys_are_checked_after_defaults_merge(tmp_path: Path) -> None:
     """[defaults.terraform] may hold part of the table; the environment must complete it."""
-    partial = '[defaults.terraform]\nstate_bucket = "s"\n'
+    partial = '[defaults.terraform]\nstate_bucket = "ohpen-state"\n'
     path = write(tmp_path, f"{partial}[prod]\n{VALID}")
     assert config_error(path) == (
         f"{path}: [prod.terraform] state_key: missing; [terraform] needs state_key"
     )
     completed = write(tmp_path, f'{partial}[prod]\n{VALID}[prod.terraform]\nstate_key = "k"\n')
     terraform = load(completed).terraform
-    assert terraform is not None and (terraform.state_bucket, terraform.state_key) == ("s", "k")
+    assert terraform is not None and (terraform.state_bucket, terraform.state_key) == (
+        "ohpen-state",
+        "k",
+    )
 
 
 DATA_ERRORS = {
@@ -476,7 +482,8 @@ DATA_ERRORS = {
     ),
     "bad bucket": (
         '[prod.data.silver]\nbucket = "A"',
-        "data: silver: bucket must be an S3 bucket name",
+        "data: silver: bucket 'A' is not a valid S3 bucket name: must be 3 to 63 characters "
+        "long, not 1",
     ),
     "bad prefix": (
         '[prod.data.silver]\nbucket = "abc"\nprefix = 3',

@@ -174,7 +174,7 @@ def test_refused_and_dry_run_incidents_are_not_rollbacks(history: History) -> No
     assert m.automated == m.manual == figures.DurationStats(0, None, None)
     assert m.first_attempt_success_rate is None
     assert m.mttr_mean_seconds is None
-    assert all(result.ok for result in targets(m))
+    assert breached(targets(m)) == []
 
 
 def test_a_drills_rollback_is_not_a_production_rollback(history: History) -> None:
@@ -343,13 +343,16 @@ def test_compute_refuses_an_empty_window_or_naive_times() -> None:
 # ---------------------------------------------------------------- targets
 
 
-def test_no_rollback_meets_every_target_and_no_data_is_no_breach(history: History) -> None:
+def test_no_rollback_meets_the_frequency_targets_and_no_data_is_neither_met_nor_breached(
+    history: History,
+) -> None:
     history.drill(day(6, 1), "glue job deleted")
 
     results = targets(history.compute())
 
     assert [r.name for r in results] == [QUARTER, MONTH, AUTOMATED, MANUAL, SUCCESS, MTTR]
-    assert all(r.ok for r in results)
+    assert [r.state for r in results] == ["met", "met"] + ["no data"] * 4
+    assert [r.ok for r in results] == [True, True] + [False] * 4
     assert [r.value for r in results[:2]] == [0.0, 0.0]
     assert all(r.no_data and r.detail == "no data" for r in results[2:])
     assert breached(results) == []
@@ -500,7 +503,7 @@ def test_table(busy: Metrics) -> None:
 
 def test_json_has_the_schema_version_and_every_figure(busy: Metrics) -> None:
     document = json.loads(render.to_json(busy))
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["environment"] == "prod"
     assert (document["since"], document["now"]) == ("2024-05-01T00:00:00Z", "2024-09-30T12:00:00Z")
     assert document["ok"] is False
@@ -525,6 +528,7 @@ def test_json_has_the_schema_version_and_every_figure(busy: Metrics) -> None:
         "name": AUTOMATED,
         "value": 300.0,
         "target": "< 10 min",
+        "state": "met",
         "ok": True,
         "no_data": False,
         "detail": "5m 00s over 2",
@@ -545,7 +549,8 @@ def test_renderers_without_data(history: History) -> None:
     empty = history.compute()
     assert "drills: none in the window" in render.to_table(empty)
     assert "No drill in the window." in render.to_markdown(empty)
-    assert json.loads(render.to_json(empty))["ok"] is True
+    document = json.loads(render.to_json(empty))
+    assert (document["ok"], document["state"]) == (False, "no data")
 
 
 @pytest.mark.parametrize(
