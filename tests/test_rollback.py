@@ -38,6 +38,7 @@ from pytest_ohpen.records.store import AuditRecord, AuditStore
 from pytest_ohpen.rollback.incident import incident_markdown
 from pytest_ohpen.rollback.reapply import RollbackRequest, rollback_terraform
 from pytest_ohpen.terraform.binary import TerraformRunner, aws_subprocess_env, backend_config
+from pytest_ohpen.terraform.restore_apply import backups_of
 
 ENV: Final = "prod"
 ACCOUNT_ID: Final = "123456789012"
@@ -709,7 +710,7 @@ def test_a_failed_apply_restores_the_pre_rollback_state(
     )
     backup = prod.ops / "backups" / f"terraform.tfstate.{pre_rollback_id}.pre-rollback.json"
     assert json.loads(backup.read_bytes()) == pre_rollback
-    half_backup = prod.ops / "backups" / f"terraform.tfstate.{versions[1]}.backup.json"
+    [half_backup] = backups_of(prod.ops / "backups", "terraform.tfstate", versions[1])
     assert half_backup.read_bytes() == state_body(3, "half rolled back")
     items = prod.lock_items()
     assert set(items) == {f"{LOCK_ID}-md5"}, "the lock was released"

@@ -97,6 +97,7 @@ def run_runs(args: argparse.Namespace) -> int:
 
 def run_rollback(args: argparse.Namespace) -> int:
     """Dry run (exit 0, nothing written) or, with --apply, the rollback and its record."""
+    args.reason = required_reason(args.reason)
     with open_run(args) as run:
         env = run.environment
         layer = _layer(env, args.layer)
@@ -149,6 +150,18 @@ def _layer_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--layer", metavar="LAYER", required=True, help="a layer of [<env>.data], e.g. silver"
     )
+
+
+def required_reason(given: str) -> str:
+    """The reason without surrounding blanks; ConfigError (exit 2, before any AWS call) when
+    nothing is left: the pointer and the audit record must say why."""
+    reason = given.strip()
+    if not reason:
+        raise ConfigError(
+            f"data rollback --reason {given!r}: a reason is required and cannot be blank; say "
+            "why the layer is rolled back, e.g. --reason 'run 2024-05-01 wrote duplicates'"
+        )
+    return reason
 
 
 def _layer(env: Environment, name: str) -> DataLayer:

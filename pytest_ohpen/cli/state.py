@@ -45,7 +45,7 @@ from pytest_ohpen.terraform.state_versions import (
     list_versions,
     read_version,
 )
-from pytest_ohpen.util.files import write_atomic
+from pytest_ohpen.util.files import write_atomic, write_new
 from pytest_ohpen.util.tables import text_table
 
 AUDIT_KIND = "state_restore"
@@ -75,20 +75,22 @@ def register(commands: Any) -> None:
         "fetch",
         help="download one state version to a file, validated",
         description="Download VERSION, check it is a Terraform state (format 4), write FILE "
-        "atomically. An invalid version exits 1 and writes nothing.",
+        "atomically. An invalid version exits 1 and writes nothing. An existing FILE is "
+        "never replaced (exit 2) unless --force.",
     )
     fetch.add_argument("version", metavar="VERSION", help="the S3 version id")
     environment_options(fetch)
-    fetch.add_argument("--out", metavar="FILE", type=Path, required=True, help="file to write")
+    _out_options(fetch)
     fetch.set_defaults(handler=_aws_errors(run_fetch))
 
     backup = state.add_parser(
         "backup",
         help="save the current state version to a file",
-        description="Write the latest version of the state to FILE atomically.",
+        description="Write the latest version of the state to FILE atomically. An existing "
+        "FILE is never replaced (exit 2) unless --force.",
     )
     environment_options(backup)
-    backup.add_argument("--out", metavar="FILE", type=Path, required=True, help="file to write")
+    _out_options(backup)
     backup.set_defaults(handler=_aws_errors(run_backup))
 
     restore = state.add_parser(
@@ -129,7 +131,7 @@ def run_versions(args: argparse.Namespace) -> int:
 
 def run_fetch(args: argparse.Namespace) -> int:
     """Step 2: one version to FILE if it is a usable state; exit 1 (FILE untouched) if not."""
-    out: Path = args.out
+    out = _out(args, "fetch")
     with open_run(args) as run:
         tf = _terraform(run.environment)
         where = f"s3://{tf.state_bucket}/{tf.state_key}"
@@ -143,7 +145,7 @@ def run_fetch(args: argparse.Namespace) -> int:
             f"version {args.version} of {where} is not a usable Terraform state ({error}); "
             f"{out} not written"
         )
-    problem = _write_file(out, body.decode("utf-8"))
+    problem = _write_file(out, body, args.force, "fetch")
     if problem:
         return _no(problem)
     print(
@@ -156,7 +158,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_backup(args: argparse.Namespace) -> int:
     """Step 3: the current version to FILE; exit 1 when there is none (FILE untouched)."""
-    out: Path = args.out
+    out = _out(args, "backup")
     with open_run(args) as run:
         tf = _terraform(run.environment)
         try:
@@ -164,10 +166,10 @@ def run_backup(args: argparse.Namespace) -> int:
         except RestoreRefused as error:
             return _no(f"{error}; {out} not written")
     try:
-        text = current.body.decode("utf-8")
+        current.body.decode("utf-8")
     except UnicodeDecodeError:
         return _no(f"version {current.version_id} is not UTF-8 text; {out} not written")
-    problem = _write_file(out, text)
+    problem = _write_file(out, current.body, args.force, "backup")
     if problem:
         return _no(problem)
     try:
@@ -282,10 +284,42 @@ def _read_version(s3: Any, tf: Terraform, version_id: str) -> bytes | None:
         raise
 
 
-def _write_file(out: Path, text: str) -> str | None:
-    """None when ``out`` was written (atomically), else the one-line reason it was not."""
+def _out_options(parser: argparse.ArgumentParser) -> None:
+    """--out FILE and --force, shared by ``fetch`` and ``backup``."""
+    parser.add_argument("--out", metavar="FILE", type=Path, required=True, help="file to write")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace FILE if it exists (default: refuse, exit 2, so an earlier backup is "
+        "never lost)",
+    )
+
+
+def _out(args: argparse.Namespace, command: str) -> Path:
+    """``--out``, refused (exit 2, before any AWS call) when it exists and no --force."""
+    out: Path = args.out
+    if not args.force and (out.exists() or out.is_symlink()):
+        raise ConfigError(_exists_message(out, command))
+    return out
+
+
+def _exists_message(out: Path, command: str) -> str:
+    return (
+        f"state {command} --out {out}: the file exists and is not replaced (it may hold an "
+        "earlier backup); choose another --out, or add --force to replace it"
+    )
+
+
+def _write_file(out: Path, body: bytes, replace: bool, command: str) -> str | None:
+    """None when ``out`` was written in one step, else the one-line reason it was not.
+    Without ``replace`` a file that appeared since :func:`_out` looked is kept (ConfigError)."""
     try:
-        write_atomic(out, text)
+        if replace:
+            write_atomic(out, body)
+        else:
+            write_new(out, body)
+    except FileExistsError:
+        raise ConfigError(_exists_message(out, command)) from None
     except OSError as error:
         return f"cannot write {out}: {error.strerror or error}"
     return None

@@ -6,6 +6,7 @@ can say "--env 'prd' (command line)" or "OHPEN_ENV='prd' (environment variable)"
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,10 @@ DEFAULT_REPORT = "reports/readiness-<env>.json in the rootdir"
 ROLLBACK_CHOICES = ("off", "dry-run", "apply")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+STATE_VERSION_WORDS = ("latest", "previous")
+S3_VERSION_ID = re.compile(r"null|[A-Za-z0-9._+/=-]{16,1024}")
+"""What an S3 version id can look like: ``null`` (an object written before versioning) or an
+opaque URL-safe id of at most 1,024 bytes; S3's are 32 characters, moto's and MinIO's 36."""
 
 HELP = {
     "env": "environment to check, a table of the environments file (env: OHPEN_ENV); "
@@ -150,7 +155,7 @@ def resolve(config: pytest.Config) -> Settings:
         invoke_lambda=_invoke_lambda(config),
         emulator_omit=tuple(config.getoption("ohpen_emulator_omit") or ()),
         emulator_faults=tuple(config.getoption("ohpen_emulator_fault") or ()),
-        target_state_version=config.getoption("ohpen_target_state_version"),
+        target_state_version=_target_state_version(config),
         drill_fault=config.getoption("ohpen_drill_fault"),
         readiness_report=_report_path(config),
         rollback_mode=_rollback_mode(config),
@@ -162,6 +167,22 @@ def resolve(config: pytest.Config) -> Settings:
         ).strip()
         or None,
         notify=bool(config.getoption("ohpen_notify")),
+    )
+
+
+def _target_state_version(config: pytest.Config) -> str | None:
+    return state_version_choice(config.getoption("ohpen_target_state_version"))
+
+
+def state_version_choice(given: str | None) -> str | None:
+    """``latest``, ``previous`` or something shaped like an S3 version id; anything else is
+    a typo, a ConfigError before any check runs (whether the id exists, the checks say)."""
+    if given is None or given in STATE_VERSION_WORDS or S3_VERSION_ID.fullmatch(given):
+        return given
+    raise ConfigError(
+        f"--target-state-version {given!r} (command line): expected latest, previous or a "
+        "version id of the state object (16 to 1024 of A-Z a-z 0-9 . _ + / = -); list them "
+        "with `ohpen state versions --env NAME`"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from _pytest.outcomes import Failed
 
 from pytest_ohpen.plugin.stash import run_of
 
@@ -111,6 +112,14 @@ def ohpen_role(request: pytest.FixtureRequest) -> str:
     return _resource(request)
 
 
+class TargetUnusable(Failed):
+    """The target state version cannot be used (no such version, not a state): the
+    configuration checks error with this one line, and are not retried (it would not help)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
     """The state version whose configuration must be live again after a rollback:
@@ -132,7 +141,8 @@ def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
             [str(mark.data.get("state_version_id")) for mark in marks],
         )
     except TargetError as error:
-        pytest.fail(f"--target-state-version: {error}", pytrace=False)
+        problem = str(error)  # already names --target-state-version or the known-good mark
+    raise TargetUnusable(problem)  # outside the except: one line, no chained exception
 
 
 @pytest.fixture(scope="session")

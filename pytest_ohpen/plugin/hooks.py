@@ -23,6 +23,7 @@ from pytest_ohpen.errors import ConfigError, OhpenError
 from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are registered by being here)
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
+    TargetUnusable,
     ohpen_alarm,
     ohpen_aws,
     ohpen_bucket,
@@ -204,7 +205,10 @@ def pytest_collection_modifyitems(
         timeout = env.pipeline_timeout + policy.timeout if long_running else policy.timeout
         if in_drill:
             timeout = env.rollback.timeout + env.pipeline_timeout + policy.timeout
-        item.add_marker(pytest.mark.flaky(reruns=reruns, reruns_delay=0))
+        # A target state version that cannot be used stays so: not retried.
+        item.add_marker(
+            pytest.mark.flaky(reruns=reruns, reruns_delay=0, rerun_except=[TargetUnusable])
+        )
         item.add_marker(pytest.mark.timeout(timeout, method=TIMEOUT_METHOD, func_only=True))
     if policy.reruns and not config.pluginmanager.has_plugin(SETTLE_NAME):
         settle = SettleRetries(

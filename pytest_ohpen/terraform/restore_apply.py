@@ -10,7 +10,10 @@ With a DynamoDB lock table the write also does what Terraform's S3 backend does 
 push: it holds the state lock while writing, and it updates the ``<bucket>/<key>-md5``
 digest item, without which Terraform would refuse to read the new state (checksum
 mismatch). The previous current state is first saved to a local backup file, so the
-playbook's "Recovery from Failed Rollback" is a restore of that file.
+playbook's "Recovery from Failed Rollback" is a restore of that file. Each run's backup has
+a name of its own (UTC time and a random suffix) and is created, never replaced: two
+restores racing from the same version never share a file, so the loser removing its backup
+cannot remove the winner's.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import secrets
 import socket
 import uuid
 from dataclasses import dataclass
@@ -30,11 +34,14 @@ from pytest_ohpen.config.environments import Terraform
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.terraform.locks import LockInfo, dynamodb_lock, s3_lockfile
 from pytest_ohpen.terraform.restore_plan import RestorePlan, RestoreRefused
-from pytest_ohpen.util.files import write_atomic
+from pytest_ohpen.util.files import write_new
 
 DIGEST_SUFFIX = "-md5"
 """The S3 backend keeps the state's MD5 in the lock table under ``<bucket>/<key>-md5``."""
 LOCK_OPERATION = "ohpen state restore"
+BACKUP_SUFFIX = ".backup.json"
+NAME_ATTEMPTS = 5
+"""New backup names tried when one is taken (a clash of 32 random bits in the same second)."""
 
 
 class StateConflict(OhpenError):
@@ -147,27 +154,53 @@ def apply_restore(
     return result
 
 
-def backup_path(backup_dir: Path, key: str, version_id: str) -> Path:
-    """Where the backup of ``version_id`` goes: ``<key basename>.<version>.backup.json``."""
-    return backup_dir / f"{PurePosixPath(key).name}.{version_id}.backup.json"
+def backup_path(backup_dir: Path, key: str, version_id: str, run_token: str) -> Path:
+    """Where one run's backup of ``version_id`` goes:
+    ``<key basename>.<version>.<run token>.backup.json``."""
+    return backup_dir / f"{PurePosixPath(key).name}.{version_id}.{run_token}{BACKUP_SUFFIX}"
+
+
+def backups_of(backup_dir: Path, key: str, version_id: str) -> list[Path]:
+    """Every run's backup of ``version_id`` in ``backup_dir``, oldest first (by name)."""
+    pattern = f"{PurePosixPath(key).name}.{version_id}.*{BACKUP_SUFFIX}"
+    return sorted(backup_dir.glob(pattern))
+
+
+def run_token(now: datetime | None = None) -> str:
+    """A backup name's unique part: the UTC time (names sort by it) and 32 random bits."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{secrets.token_hex(4)}"
 
 
 # ---------------------------------------------------------------- helpers
 
 
+def _write_backup(plan: RestorePlan, backup_dir: Path) -> Path:
+    """A new file holding the current state byte for byte, under a name no other run has."""
+    for _ in range(NAME_ATTEMPTS):
+        backup = backup_path(backup_dir, plan.key, plan.current_version_id, run_token())
+        try:
+            write_new(backup, plan.current_body)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise RestoreRefused(
+                f"cannot write the backup {backup}: {error.strerror or error}; nothing was written"
+            ) from None
+        return backup
+    raise RestoreRefused(
+        f"cannot find a free backup name in {backup_dir} after {NAME_ATTEMPTS} tries; "
+        "nothing was written"
+    )
+
+
 def _write(s3: Any, plan: RestorePlan, backup_dir: Path) -> RestoreResult:
-    """The backup, then the conditional put; a conflict removes a backup this call made."""
+    """The backup, then the conditional put. When the put is refused (nothing written) the
+    backup this call created is removed again; no other file is ever touched."""
     import botocore.exceptions as bex
 
     where = f"s3://{plan.bucket}/{plan.key}"
-    backup = backup_path(backup_dir, plan.key, plan.current_version_id)
-    existed = backup.exists()
-    try:
-        write_atomic(backup, plan.current_body)  # byte for byte
-    except OSError as error:
-        raise RestoreRefused(
-            f"cannot write the backup {backup}: {error.strerror or error}; nothing was written"
-        ) from None
+    backup = _write_backup(plan, backup_dir)
     try:
         response = s3.put_object(
             Bucket=plan.bucket,
@@ -177,8 +210,7 @@ def _write(s3: Any, plan: RestorePlan, backup_dir: Path) -> RestoreResult:
             ContentType="application/json",
         )
     except bex.ClientError as error:
-        if not existed:
-            backup.unlink(missing_ok=True)
+        backup.unlink(missing_ok=True)  # this call's own file (its name is unique)
         if lost_condition(error):
             raise StateConflict(
                 "the state changed since it was read (another writer): nothing was written; "
@@ -194,7 +226,7 @@ def _write(s3: Any, plan: RestorePlan, backup_dir: Path) -> RestoreResult:
     except bex.BotoCoreError as error:
         raise RestoreRefused(
             f"cannot write {where} ({error}): whether it was written is unknown; "
-            "list the versions before running again"
+            f"list the versions before running again (the previous state is kept in {backup})"
         ) from None
     return RestoreResult(
         previous_version_id=plan.current_version_id,

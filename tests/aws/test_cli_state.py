@@ -23,6 +23,7 @@ from pytest_ohpen.config.environments import Environment, Resources
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, STATE_LINEAGE, Stack
 from pytest_ohpen.records.store import AuditStore
+from pytest_ohpen.terraform.restore_apply import backups_of
 from pytest_ohpen.terraform.state_versions import list_versions, parse_state, read_version
 
 REGION = "eu-west-1"
@@ -257,7 +258,7 @@ def test_restore_apply_writes_the_target_as_the_next_serial(
     assert latest["lineage"] == STATE_LINEAGE
     assert prod.serials() == [4, 3, 2, 1]
     new_version = prod.versions()[0].version_id
-    backup = prod.root / "backups" / f"terraform.tfstate.{prod.v3}.backup.json"
+    [backup] = backups_of(prod.root / "backups", STATE_KEY, prod.v3)
     assert backup.read_bytes() == old_current
     assert f"new version {new_version}, serial 4" in out
     assert str(backup) in out

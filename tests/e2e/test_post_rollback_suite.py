@@ -121,9 +121,10 @@ def test_without_a_target_the_configuration_tests_skip_with_the_reason(
 def test_an_unknown_target_version_fails_the_configuration_tests(
     post_rollback: pytest.Pytester,
 ) -> None:
-    result = run(post_rollback, "--target-state-version", "nope", "-k", "matches_target")
+    missing = "aab69398-b3f9-4508-9a48-000000000000"  # well-formed: not a usage error
+    result = run(post_rollback, "--target-state-version", missing, "-k", "matches_target")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*--target-state-version: * nope*ohpen state versions*"])
+    result.stdout.fnmatch_lines([f"--target-state-version {missing}: *ohpen state versions*"])
 
 
 def test_e2e_false_starts_nothing(post_rollback: pytest.Pytester) -> None:

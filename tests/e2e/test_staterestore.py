@@ -26,7 +26,7 @@ from pytest_ohpen.terraform.restore_apply import (
     LOCK_OPERATION,
     StateConflict,
     apply_restore,
-    backup_path,
+    backups_of,
     check_unlocked,
 )
 from pytest_ohpen.terraform.restore_plan import RestorePlan, RestoreRefused, plan_restore
@@ -132,9 +132,7 @@ def test_apply_writes_a_new_latest_version_and_a_byte_identical_backup(
     assert parse_state(backend.latest()).lineage == STATE_LINEAGE
     assert result.previous_version_id == backend.v3
     assert result.new_serial == 4
-    assert (
-        result.backup_path == tmp_path / "backups" / f"terraform.tfstate.{backend.v3}.backup.json"
-    )
+    assert backups_of(tmp_path / "backups", STATE_KEY, backend.v3) == [result.backup_path]
     assert result.backup_path.read_bytes() == old_current
     digest = backend.dynamodb.get_item(TableName=TABLE, Key={"LockID": {"S": DIGEST_ID}})
     assert digest["Item"]["Digest"]["S"] == hashlib.md5(plan.body).hexdigest()
@@ -157,7 +155,7 @@ def test_the_backup_file_restores_the_previous_state(backend: Backend, tmp_path:
     assert plan.source == f"file {first.backup_path}"
     restored = json.loads(backend.latest())
     assert restored == {**json.loads(backend.body(backend.v3)), "serial": 5}
-    assert second.backup_path.name == f"terraform.tfstate.{first.new_version_id}.backup.json"
+    assert backups_of(tmp_path, STATE_KEY, first.new_version_id) == [second.backup_path]
 
 
 def test_a_writer_between_plan_and_apply_makes_the_restore_fail(
@@ -179,7 +177,7 @@ def test_a_writer_between_plan_and_apply_makes_the_restore_fail(
         (backend.v2, 2),
         (backend.v1, 1),
     ]
-    assert not backup_path(tmp_path / "backups", STATE_KEY, backend.v3).exists()
+    assert backups_of(tmp_path / "backups", STATE_KEY, backend.v3) == []
     held = backend.dynamodb.get_item(TableName=TABLE, Key={"LockID": {"S": LOCK_ID}})
     assert "Item" not in held
 
