@@ -17,6 +17,7 @@ import os
 import shutil
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.config.environments import Audit, Environment
 
 pytest_plugins = ["pytester"]
 
@@ -137,3 +139,36 @@ def suite_dir(pytester: pytest.Pytester) -> pytest.Pytester:
     """A pytester directory holding a copy of the real smoke suite."""
     shutil.copy(SMOKE_SUITE, pytester.path / "test_smoke.py")
     return pytester
+
+
+AUDIT_START = datetime(2026, 11, 26, 10, 37, 12, tzinfo=UTC)
+
+
+class AuditClock:
+    """A clock that advances one minute per reading, so audit records have distinct times."""
+
+    def __init__(self, start: datetime = AUDIT_START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        now = self.now
+        self.now += timedelta(minutes=1)
+        return now
+
+
+def files_under(directory: Path) -> Iterator[Path]:
+    """Every file below ``directory``."""
+    return (path for path in directory.rglob("*") if path.is_file())
+
+
+def audit_environment(audit: Audit) -> Environment:
+    """Environment "prod" (account 123456789012, eu-west-1) keeping its records in ``audit``."""
+    from pytest_ohpen.config.environments import Environment
+
+    return Environment(
+        name="prod",
+        source=Path("environments.toml"),
+        account_id="123456789012",
+        region="eu-west-1",
+        audit=audit,
+    )
