@@ -234,3 +234,42 @@ def state_versions(url: str, bodies: list[bytes]) -> list[str]:
 def three_applies(url: str) -> list[str]:
     """The state bucket after three applies (serials 1, 2, 3); version ids, oldest first."""
     return state_versions(url, [state_body(serial) for serial in (1, 2, 3)])
+
+
+# ---------------------------------------------------------------- policy documents
+# Bucket and IAM policies the security checks are tested on (tests/aws and tests/unit).
+
+DENY_NON_TLS = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::ohpen-bronze", "arn:aws:s3:::ohpen-bronze/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+READ_FROM_PIPELINE = {
+    "Sid": "PipelineReads",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:role/ohpen-etl-role"},
+    "Action": ["s3:GetObject", "s3:ListBucket"],
+    "Resource": ["arn:aws:s3:::ohpen-bronze", "arn:aws:s3:::ohpen-bronze/*"],
+}
+ADMIN = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+ALL_BUT_IAM = {
+    "Version": "2012-10-17",
+    "Statement": {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"},
+}
+SCOPED = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": "arn:aws:s3:::ohpen-bronze/*",
+        },
+        {"Effect": "Allow", "Action": "logs:*", "Resource": "*"},
+    ],
+}

@@ -23,7 +23,6 @@ from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.awslambda import (
     check_lambda_active,
     check_lambda_invocable,
-    describe_function_error,
 )
 from pytest_ohpen.checks.glue import check_glue_job_exists
 from pytest_ohpen.checks.s3 import check_bucket_accessible
@@ -120,13 +119,6 @@ def test_lambda_invocation_fails_with_the_function_error(fresh_moto: str) -> Non
         r"\(Handled\): .*docker.* in account 123456789012",
     ):
         check_lambda_invocable(clients.invoker(), "ohpen-read-run-summary", WHERE)
-
-
-def test_function_error_payload_is_summarised_in_one_line() -> None:
-    payload = json.dumps({"errorType": "KeyError", "errorMessage": "'run_key'\nline two"}).encode()
-    assert describe_function_error(payload) == "KeyError: 'run_key' line two"
-    assert describe_function_error(b"not json") == "not json"
-    assert describe_function_error(b"") == "no error payload"
 
 
 def _stubbed(client: Any, method: str, **answer: Any) -> Stubber:

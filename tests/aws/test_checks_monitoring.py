@@ -69,10 +69,6 @@ def _alarm(clients: AwsClients, name: str, **options: Any) -> None:
     )
 
 
-def test_topic_arn_is_built_from_where() -> None:
-    assert TOPIC == "arn:aws:sns:eu-west-1:123456789012:ohpen-etl-failures"
-
-
 # ---------------------------------------------------------------- alarms
 
 

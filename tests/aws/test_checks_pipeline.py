@@ -11,7 +11,6 @@ import re
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import accounts
@@ -23,8 +22,6 @@ from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.pipeline import (
     VERIFICATION_PREFIX,
-    execution_name,
-    one_line,
     run_pipeline,
 )
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
@@ -143,24 +140,6 @@ class FakeTime:
 
 
 # ---------------------------------------------------------------- execution names
-
-
-def test_execution_name_is_the_playbooks_name_in_utc_made_unique() -> None:
-    cet = timezone(timedelta(hours=1))
-    name = execution_name(datetime(2026, 3, 1, 10, 30, 5, tzinfo=cet))
-    assert re.fullmatch(r"rollback-verification-20260301T093005Z-[0-9a-f]{6}", name)
-    assert len(name) <= 80
-    naive = execution_name(datetime(2026, 3, 1, 10, 30, 5))
-    assert naive.startswith("rollback-verification-20260301T103005Z-")
-    moment = datetime.now(UTC)
-    assert len({execution_name(moment) for _ in range(50)}) == 50
-
-
-def test_one_line_collapses_and_cuts_long_causes() -> None:
-    assert one_line("a\n  b\tc") == "a b c"
-    cut = one_line("x" * 500)
-    assert len(cut) == 200
-    assert cut.endswith("…")
 
 
 # ---------------------------------------------------------------- runs in the embedded stack

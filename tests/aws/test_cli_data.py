@@ -7,7 +7,6 @@ command goes through the account guard; the silver layer holds the runs of
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -74,19 +73,6 @@ def _lines(out: str) -> list[str]:
 
 def _records(root: Path) -> list[AuditRecord]:
     return AuditStore(root / "audit").records(kind=data.AUDIT_KIND)
-
-
-def test_register_adds_the_data_subcommands() -> None:
-    parser = argparse.ArgumentParser()
-    data.register(parser.add_subparsers())
-
-    args = parser.parse_args(
-        ["data", "rollback", "--env", "prod", "--layer", "silver", "--to", R2, "--reason", "x"]
-    )
-
-    assert (args.layer, args.to, args.reason, args.apply) == ("silver", R2, "x", False)
-    assert callable(args.handler)
-    assert callable(parser.parse_args(["data", "runs", "--layer", "silver"]).handler)
 
 
 def test_runs_lists_completed_runs_newest_first_with_the_promoted_one_marked(

@@ -96,20 +96,6 @@ def _state_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if not line.startswith("ohpen: environment")]
 
 
-def test_register_adds_the_state_subcommands() -> None:
-    """A plain argparse parser built from register() alone parses every subcommand."""
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    state.register(parser.add_subparsers())
-    args = parser.parse_args(["state", "restore", "v-1", "--env", "prod", "--apply"])
-
-    assert (args.version, args.from_file, args.apply, args.env) == ("v-1", None, True, "prod")
-    assert callable(args.handler)
-    for command in (["versions"], ["fetch", "v", "--out", "f"], ["backup", "--out", "f"]):
-        assert callable(parser.parse_args(["state", *command]).handler)
-
-
 def test_versions_lists_serial_and_lineage_newest_first(
     prod: Prod, capsys: pytest.CaptureFixture[str]
 ) -> None:
