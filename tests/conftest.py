@@ -10,7 +10,9 @@ per process):
 
 Tests sit in three tiers: ``tests/unit`` (no AWS, no process, no connection: enforced
 below by ``offline``), ``tests/aws`` (moto's server in this process) and ``tests/e2e``
-(pytester runs, the embedded account, real Terraform and git).
+(pytester runs, the embedded account, real Terraform and git). Tests of the checks,
+the state restore and readiness build their AWS resources with tests/accounts.py (plain
+boto3, literal names), not with pytest_ohpen.emulator, so they cannot share its bugs.
 """
 
 from __future__ import annotations
