@@ -142,7 +142,7 @@ class FakeTime:
 # ---------------------------------------------------------------- execution names
 
 
-# ---------------------------------------------------------------- runs in the embedded stack
+# ---------------------------------------------------------------- runs of the deployed pipeline
 
 
 def test_healthy_pipeline_succeeds_and_leaves_nothing_behind(stack: AwsClients) -> None:
