@@ -7,6 +7,12 @@ per process):
   in a subprocess point at through ``endpoint_url``;
 - ``emulated`` runs (``emulated = true``), always in a subprocess
   (``pytester.runpytest_subprocess``), which start their own embedded account.
+
+Tests sit in three tiers: ``tests/unit`` (no AWS, no process, no connection: enforced
+below by ``offline``), ``tests/aws`` (moto's server in this process) and ``tests/e2e``
+(pytester runs, the embedded account, real Terraform and git). Tests of the checks,
+the state restore and readiness build their AWS resources with tests/accounts.py (plain
+boto3, literal names), not with pytest_ohpen.emulator, so they cannot share its bugs.
 """
 
 from __future__ import annotations
@@ -15,8 +21,12 @@ import json
 import logging
 import os
 import shutil
+import socket
+import subprocess
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +34,12 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
+    from pytest_ohpen.config.environments import Audit, Environment
 
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
+UNIT = REPO / "tests" / "unit"
 SMOKE_SUITE = REPO / "suites" / "smoke" / "test_smoke.py"
 SIX_RESOURCES = {
     "buckets": ["ohpen-bronze", "ohpen-silver", "ohpen-artifacts"],
@@ -35,6 +47,75 @@ SIX_RESOURCES = {
     "state_machines": ["ohpen-etl-orchestration"],
     "lambdas": ["ohpen-read-run-summary"],
 }
+
+
+class OfflineViolation(BaseException):
+    """A unit test started a process or opened a connection.
+
+    A BaseException, so no ``except Exception`` (nor botocore's retry on OSError) can turn
+    it into an ordinary error path that the test then passes on."""
+
+
+NOT_IN_UNIT = ("moto_url", "fresh_moto", "pytester", "suite_dir")
+"""Fixtures that reach moto's server or run pytest: they belong to tests/aws or tests/e2e."""
+
+
+@contextmanager
+def offline(nodeid: str) -> Generator[None]:
+    """Within: starting a process or connecting a socket raises OfflineViolation."""
+
+    def refuse(what: str) -> Any:
+        def refused(*args: object, **kwargs: object) -> None:
+            raise OfflineViolation(f"{nodeid}: a unit test may not {what} (tests/unit is offline)")
+
+        return refused
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess.Popen, "_execute_child", refuse("start a process"))
+        for name in ("system", "fork", "forkpty", "posix_spawn", "posix_spawnp"):
+            if hasattr(os, name):
+                patch.setattr(os, name, refuse(f"start a process (os.{name})"))
+        for name in ("connect", "connect_ex", "sendto"):
+            patch.setattr(socket.socket, name, refuse(f"open a connection (socket.{name})"))
+        yield
+
+
+def _in_unit(item: pytest.Item) -> bool:
+    return item.path.is_relative_to(UNIT)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
+    """tests/unit: no AWS or pytester fixture, and no process or connection while fixtures
+    are set up."""
+    if not _in_unit(item):
+        return (yield)
+    asked = [name for name in NOT_IN_UNIT if name in getattr(item, "fixturenames", ())]
+    if asked:
+        raise OfflineViolation(
+            f"{item.nodeid}: a unit test may not use {', '.join(asked)}: "
+            "move it to tests/aws or tests/e2e"
+        )
+    with offline(item.nodeid):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    """tests/unit: no process or connection while the test runs."""
+    if not _in_unit(item):
+        return (yield)
+    with offline(item.nodeid):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None]:
+    """tests/unit: no process or connection while fixtures are torn down."""
+    if not _in_unit(item):
+        return (yield)
+    with offline(item.nodeid):
+        return (yield)
 
 
 @pytest.fixture(autouse=True)
@@ -137,3 +218,36 @@ def suite_dir(pytester: pytest.Pytester) -> pytest.Pytester:
     """A pytester directory holding a copy of the real smoke suite."""
     shutil.copy(SMOKE_SUITE, pytester.path / "test_smoke.py")
     return pytester
+
+
+AUDIT_START = datetime(2026, 11, 26, 10, 37, 12, tzinfo=UTC)
+
+
+class AuditClock:
+    """A clock that advances one minute per reading, so audit records have distinct times."""
+
+    def __init__(self, start: datetime = AUDIT_START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        now = self.now
+        self.now += timedelta(minutes=1)
+        return now
+
+
+def files_under(directory: Path) -> Iterator[Path]:
+    """Every file below ``directory``."""
+    return (path for path in directory.rglob("*") if path.is_file())
+
+
+def audit_environment(audit: Audit) -> Environment:
+    """Environment "prod" (account 123456789012, eu-west-1) keeping its records in ``audit``."""
+    from pytest_ohpen.config.environments import Environment
+
+    return Environment(
+        name="prod",
+        source=Path("environments.toml"),
+        account_id="123456789012",
+        region="eu-west-1",
+        audit=audit,
+    )

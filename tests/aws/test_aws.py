@@ -1,5 +1,7 @@
 """AWS clients and the account guard: time budgets, shared clients, and the one-line
-preflight errors a user sees, checked against the in-process moto server.
+preflight errors a user sees, checked against the in-process moto server. The budget
+arithmetic and the wording of refused credentials are tests/unit/test_timeouts.py and
+tests/unit/test_preflight_wording.py.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 
 from pytest_ohpen.aws.clients import AwsClients
-from pytest_ohpen.aws.guard import describe_preflight_failure, verify_account
-from pytest_ohpen.aws.timeouts import client_timeouts
+from pytest_ohpen.aws.guard import verify_account
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.errors import PreflightError
 
@@ -55,15 +56,6 @@ def closed_port() -> int:
 
 
 # ---------------------------------------------------------------- time budget
-
-
-@pytest.mark.parametrize("timeout", [5, 7.5, 10, 20, 40, 60, 90, 120, 300])
-def test_hung_calls_end_before_the_per_attempt_timeout(timeout: float) -> None:
-    """A hung endpoint gives a clear client error before pytest-timeout kills the check."""
-    timeouts = client_timeouts(timeout)
-    assert timeouts.worst_case() < timeout
-    assert 0 < timeouts.connect <= timeouts.read
-    assert timeouts.max_attempts == 2
 
 
 def test_clients_use_standard_retries(fresh_moto: str) -> None:
@@ -204,24 +196,3 @@ def test_unknown_profile_message_is_not_wrapped(fresh_moto: str) -> None:
     """The user sees the profile message itself, not an internal exception class name."""
     message = preflight_error(AwsClients(environment(fresh_moto, profile="ohpen-nope")))
     assert message.startswith(f"{SOURCE}: [prod] profile:")
-
-
-@pytest.mark.parametrize(
-    ("code", "wording"),
-    [
-        ("ExpiredToken", "the AWS credentials for environment 'prod' have expired (ExpiredToken)"),
-        (
-            "InvalidClientTokenId",
-            "AWS rejected the credentials for environment 'prod' (InvalidClientTokenId)",
-        ),
-    ],
-)
-def test_expired_and_rejected_credentials(code: str, wording: str) -> None:
-    """STS's refusal is translated into what happened and what to do, without AWS's text."""
-    error = ClientError(
-        {"Error": {"Code": code, "Message": f"The security token {SECRETS[1]} is invalid"}},
-        "GetCallerIdentity",
-    )
-    message = describe_preflight_failure(error, AwsClients(environment(None)))
-    assert message.startswith(wording)
-    assert "\n" not in message and not [secret for secret in SECRETS if secret in message]

@@ -22,7 +22,6 @@ from pytest_ohpen.aws.errors import (
     http_status,
     lost_condition,
 )
-from pytest_ohpen.checks.base import describe_client_error
 
 BUCKET = "ohpen-errors"
 
@@ -79,35 +78,3 @@ def test_a_version_that_does_not_exist_or_is_a_delete_marker_has_no_body(s3: Any
     unknown = _raised(s3.get_object, Bucket=BUCKET, Key="state", VersionId="no-such-version")
     assert error_code(deleted) in S3_NO_VERSION_BODY
     assert error_code(unknown) in S3_NO_VERSION_BODY
-
-
-def test_an_error_without_an_answer_has_no_code_and_is_told_by_its_text() -> None:
-    """A network error never reached S3: no code, no status, its own words in messages."""
-    error = bex.EndpointConnectionError(endpoint_url="http://127.0.0.1:9/")
-    assert error_code(error) == "Unknown"
-    assert http_status(error) is None
-    assert error_message(error) == ""
-    assert code_or_text(error) == str(error)
-    assert "127.0.0.1:9" in code_or_text(error)
-
-
-def test_an_answer_without_a_code_reads_as_unknown() -> None:
-    error = bex.ClientError({"ResponseMetadata": {"HTTPStatusCode": 500}}, "GetObject")
-    assert error_code(error) == "Unknown"
-    assert http_status(error) == 500
-
-
-def test_a_check_failure_names_the_code_status_and_message() -> None:
-    """describe_client_error renders what the helper reads, unchanged."""
-    error = bex.ClientError(
-        {
-            "Error": {"Code": "InvalidParameterValue", "Message": " bad name "},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        },
-        "GetFunction",
-    )
-    assert describe_client_error(error, frozenset()) == (
-        "failed (InvalidParameterValue, HTTP 400: bad name)"
-    )
-    missing = bex.ClientError({"Error": {"Code": "NoSuchBucket"}}, "HeadBucket")
-    assert describe_client_error(missing, frozenset({"NoSuchBucket"})) == "not found (NoSuchBucket)"

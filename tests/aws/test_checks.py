@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import accounts
 import pytest
 from botocore.stub import Stubber
 from conftest import moto_clients
@@ -22,14 +23,11 @@ from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.awslambda import (
     check_lambda_active,
     check_lambda_invocable,
-    describe_function_error,
 )
 from pytest_ohpen.checks.glue import check_glue_job_exists
 from pytest_ohpen.checks.s3 import check_bucket_accessible
 from pytest_ohpen.checks.stepfunctions import check_state_machine_active, state_machine_arn
 from pytest_ohpen.config.environments import Resources
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import Stack
 
 WHERE = Where("123456789012", "eu-west-1")
 RESOURCES = Resources(
@@ -54,20 +52,15 @@ def _clients(url: str) -> AwsClients:
 def deployed(fresh_moto: str) -> AwsClients:
     """An account holding one resource of each kind, Lambda in stub mode (invocations succeed)."""
     _moto_config(fresh_moto, lambda_stub=True)
-    clients = _clients(fresh_moto)
-    provision(
-        clients,
-        Stack(
-            RESOURCES.buckets,
-            RESOURCES.glue_jobs,
-            RESOURCES.state_machines,
-            RESOURCES.lambdas,
-            state_bucket=None,
-            failure_topic=None,
-            alarms=(),
-        ),
+    accounts.bucket(fresh_moto, "ohpen-bronze")
+    accounts.glue_job(fresh_moto, "ohpen-transaction-etl-spark")
+    accounts.state_machine(
+        fresh_moto,
+        "ohpen-etl-orchestration",
+        {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}},
     )
-    return clients
+    accounts.lambda_function(fresh_moto, "ohpen-read-run-summary")
+    return _clients(fresh_moto)
 
 
 @pytest.fixture
@@ -119,20 +112,13 @@ def test_lambda_invocation_fails_with_the_function_error(fresh_moto: str) -> Non
     # Without docker and outside stub mode, moto answers every invoke with a function error.
     _moto_config(fresh_moto, lambda_stub=False)
     clients = _clients(fresh_moto)
-    provision(clients, Stack((), (), (), ("ohpen-read-run-summary",), None, None, ()))
+    accounts.lambda_function(fresh_moto, "ohpen-read-run-summary")
     with pytest.raises(
         CheckFailed,
         match=r"^Lambda ohpen-read-run-summary: invocation failed "
         r"\(Handled\): .*docker.* in account 123456789012",
     ):
         check_lambda_invocable(clients.invoker(), "ohpen-read-run-summary", WHERE)
-
-
-def test_function_error_payload_is_summarised_in_one_line() -> None:
-    payload = json.dumps({"errorType": "KeyError", "errorMessage": "'run_key'\nline two"}).encode()
-    assert describe_function_error(payload) == "KeyError: 'run_key' line two"
-    assert describe_function_error(b"not json") == "not json"
-    assert describe_function_error(b"") == "no error payload"
 
 
 def _stubbed(client: Any, method: str, **answer: Any) -> Stubber:

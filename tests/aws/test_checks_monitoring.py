@@ -11,7 +11,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import accounts
 import pytest
+from accounts import FAILURE_TOPIC
 from botocore.stub import Stubber
 from conftest import moto_clients
 
@@ -22,12 +24,15 @@ from pytest_ohpen.checks.monitoring import (
     check_topic_subscribed,
     topic_arn,
 )
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import ALARMS, FAILURE_TOPIC, Stack
 
 WHERE = Where("123456789012", "eu-west-1")
 IN_ACCOUNT = "in account 123456789012 eu-west-1"
 TOPIC = topic_arn(FAILURE_TOPIC, WHERE)
+ALARMS = (
+    "ohpen-etl-glue-job-failed",
+    "ohpen-etl-pipeline-failed",
+    "ohpen-read-run-summary-errors",
+)
 ALARM = ALARMS[0]
 
 
@@ -38,9 +43,10 @@ def _clients(url: str) -> AwsClients:
 @pytest.fixture
 def monitored(fresh_moto: str) -> AwsClients:
     """The playbook's failure topic with its SQS on-call queue subscribed, and its alarms."""
-    clients = _clients(fresh_moto)
-    provision(clients, Stack((), (), (), (), state_bucket=None))
-    return clients
+    topic = accounts.failure_topic(fresh_moto)
+    for alarm in ALARMS:
+        accounts.alarm(fresh_moto, alarm, topic)
+    return _clients(fresh_moto)
 
 
 @pytest.fixture
@@ -61,10 +67,6 @@ def _alarm(clients: AwsClients, name: str, **options: Any) -> None:
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         **options,
     )
-
-
-def test_topic_arn_is_built_from_where() -> None:
-    assert TOPIC == "arn:aws:sns:eu-west-1:123456789012:ohpen-etl-failures"
 
 
 # ---------------------------------------------------------------- alarms

@@ -1,4 +1,4 @@
-"""The ETL pipeline check runs the real embedded stack in moto and always cleans up.
+"""The ETL pipeline check runs a real ETL state machine in moto and always cleans up.
 
 moto executes the state machine for real (``execute_state_machine``), with Lambda in
 stub mode; a forever-RUNNING execution comes from moto's default, non-executing mode.
@@ -11,37 +11,26 @@ import re
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import accounts
 import pytest
+from accounts import ONCALL_QUEUE
 from conftest import moto_clients
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.pipeline import (
     VERIFICATION_PREFIX,
-    execution_name,
-    one_line,
     run_pipeline,
 )
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import FAILURE_TOPIC, Stack, role_name
 
 WHERE = Where("123456789012", "eu-west-1")
 IN_ACCOUNT = "in account 123456789012 eu-west-1"
 MACHINE = "ohpen-etl-orchestration"
 BUCKET = "ohpen-bronze"
 NAME = r"rollback-verification-\d{8}T\d{6}Z-[0-9a-f]{6}"
-STACK = Stack(
-    (BUCKET,),
-    ("ohpen-transaction-etl-spark",),
-    (MACHINE,),
-    ("ohpen-read-run-summary",),
-    state_bucket=None,
-    alarms=(),
-)
 
 SetConfig = Callable[[bool], None]
 
@@ -87,12 +76,22 @@ def _clients(url: str) -> AwsClients:
     return moto_clients(url)
 
 
+def _deploy(url: str, glue_job: bool = True) -> AwsClients:
+    """The ETL pipeline: versioned bronze bucket, Glue job (unless not), Lambda, failure topic
+    with its on-call queue, and the state machine running them."""
+    accounts.bucket(url, BUCKET)
+    if glue_job:
+        accounts.glue_job(url, "ohpen-transaction-etl-spark")
+    accounts.lambda_function(url, "ohpen-read-run-summary")
+    accounts.failure_topic(url)
+    accounts.etl_pipeline(url, MACHINE)
+    return _clients(url)
+
+
 @pytest.fixture
 def stack(fresh_moto: str, moto_config: SetConfig) -> AwsClients:
-    """The embedded stack (versioned bronze bucket, Glue job, Lambda, state machine, topic)."""
-    clients = _clients(fresh_moto)
-    provision(clients, STACK)
-    return clients
+    """The deployed ETL pipeline, executed for real by moto."""
+    return _deploy(fresh_moto)
 
 
 def _run(clients: AwsClients, machine: str = MACHINE, bucket: str = BUCKET, **kw: Any) -> str:
@@ -115,7 +114,7 @@ def _create_machine(clients: AwsClients, name: str, states: dict[str, Any], star
     clients.client("stepfunctions").create_state_machine(
         name=name,
         definition=json.dumps({"StartAt": start, "States": states}),
-        roleArn=f"arn:aws:iam::{WHERE.account_id}:role/{role_name(MACHINE)}",
+        roleArn=f"arn:aws:iam::{WHERE.account_id}:role/{MACHINE}-role",
     )
 
 
@@ -143,25 +142,7 @@ class FakeTime:
 # ---------------------------------------------------------------- execution names
 
 
-def test_execution_name_is_the_playbooks_name_in_utc_made_unique() -> None:
-    cet = timezone(timedelta(hours=1))
-    name = execution_name(datetime(2026, 3, 1, 10, 30, 5, tzinfo=cet))
-    assert re.fullmatch(r"rollback-verification-20260301T093005Z-[0-9a-f]{6}", name)
-    assert len(name) <= 80
-    naive = execution_name(datetime(2026, 3, 1, 10, 30, 5))
-    assert naive.startswith("rollback-verification-20260301T103005Z-")
-    moment = datetime.now(UTC)
-    assert len({execution_name(moment) for _ in range(50)}) == 50
-
-
-def test_one_line_collapses_and_cuts_long_causes() -> None:
-    assert one_line("a\n  b\tc") == "a b c"
-    cut = one_line("x" * 500)
-    assert len(cut) == 200
-    assert cut.endswith("…")
-
-
-# ---------------------------------------------------------------- runs in the embedded stack
+# ---------------------------------------------------------------- runs of the deployed pipeline
 
 
 def test_healthy_pipeline_succeeds_and_leaves_nothing_behind(stack: AwsClients) -> None:
@@ -220,8 +201,7 @@ def test_broken_deployment_fails_through_the_catch_and_notifies_the_topic(
 ) -> None:
     # The Glue job is missing: the task fails, the Catch publishes to the failure topic, and
     # the message names the caught task's error, not just the Fail state's.
-    clients = _clients(fresh_moto)
-    provision(clients, STACK.without(("ohpen-transaction-etl-spark",)))
+    clients = _deploy(fresh_moto, glue_job=False)
     with pytest.raises(CheckFailed) as failure:
         _run(clients)
     assert re.fullmatch(
@@ -232,7 +212,7 @@ def test_broken_deployment_fails_through_the_catch_and_notifies_the_topic(
         str(failure.value),
     ), str(failure.value)
     sqs = clients.client("sqs")
-    queue = sqs.get_queue_url(QueueName=f"{FAILURE_TOPIC}-oncall")["QueueUrl"]
+    queue = sqs.get_queue_url(QueueName=ONCALL_QUEUE)["QueueUrl"]
     received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
     assert len(received) == 1
     assert "Glue.EntityNotFoundException" in json.loads(received[0]["Body"])["Message"]
@@ -243,8 +223,7 @@ def test_execution_still_running_at_the_timeout_is_stopped(
     fresh_moto: str, moto_config: SetConfig
 ) -> None:
     moto_config(False)  # executions stay RUNNING; the machine must be created after this
-    clients = _clients(fresh_moto)
-    provision(clients, STACK)
+    clients = _deploy(fresh_moto)
     fake = FakeTime()
     with pytest.raises(CheckFailed) as failure:
         _run(clients, timeout=1.0, poll=0.4, clock=fake.clock, sleep=fake.sleep)

@@ -3,7 +3,8 @@
 Resources live in a real moto server. moto enforces bucket policies on object calls and
 ignores their conditions, so a deny-non-TLS policy is put on a bucket only after its
 objects are written, and only bucket-level APIs are called afterwards. Answers moto cannot
-give (IAM's URL-encoded documents, access denied) come from botocore's Stubber.
+give (IAM's URL-encoded documents, access denied) come from botocore's Stubber. Reading a
+policy document alone is tests/unit/test_policy_documents.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from accounts import ADMIN, ALL_BUT_IAM, DENY_NON_TLS, READ_FROM_PIPELINE, SCOPED
 from botocore.stub import Stubber
 from conftest import moto_clients
 
@@ -29,9 +31,6 @@ from pytest_ohpen.checks.security import (
     check_state_machine_logging,
     check_tls_only,
     check_versioning_enabled,
-    denies_insecure_transport,
-    policy_document,
-    policy_problems,
 )
 
 WHERE = Where("123456789012", "eu-west-1")
@@ -42,40 +41,6 @@ ALL_BLOCKED = {
     "IgnorePublicAcls": True,
     "BlockPublicPolicy": True,
     "RestrictPublicBuckets": True,
-}
-DENY_NON_TLS = {
-    "Sid": "DenyInsecureTransport",
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
-READ_FROM_PIPELINE = {
-    "Sid": "PipelineReads",
-    "Effect": "Allow",
-    "Principal": {"AWS": "arn:aws:iam::123456789012:role/ohpen-etl-role"},
-    "Action": ["s3:GetObject", "s3:ListBucket"],
-    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-}
-ADMIN = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
-ALL_BUT_IAM = {
-    "Version": "2012-10-17",
-    "Statement": {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"},
-}
-SCOPED = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        },
-        {"Effect": "Allow", "Action": "logs:*", "Resource": "*"},
-    ],
 }
 TRUST = {
     "Version": "2012-10-17",
@@ -193,40 +158,6 @@ def test_bucket_policy_without_tls_deny_fails(aws: AwsClients) -> None:
         f"bucket {BUCKET}: bucket policy does not deny non-TLS access "
         f"(aws:SecureTransport false) {AT}"
     )
-
-
-def _with(**changes: Any) -> dict[str, Any]:
-    """A policy holding DENY_NON_TLS with some elements replaced (None removes one)."""
-    statement = {k: v for k, v in {**DENY_NON_TLS, **changes}.items() if v is not None}
-    return {"Version": "2012-10-17", "Statement": [READ_FROM_PIPELINE, statement]}
-
-
-@pytest.mark.parametrize(
-    ("policy", "denies"),
-    [
-        (_with(), True),
-        ({"Statement": DENY_NON_TLS}, True),
-        (_with(Principal={"AWS": "*"}), True),
-        (_with(Principal={"AWS": ["*"]}), True),
-        (_with(Action="*"), True),
-        (_with(Action=["s3:GetObject", "S3:*"]), True),
-        (_with(Condition={"BoolIfExists": {"aws:SecureTransport": "false"}}), True),
-        (_with(Condition={"Bool": {"aws:securetransport": ["FALSE"]}}), True),
-        (_with(Condition={"Bool": {"aws:SecureTransport": False}}), True),
-        (_with(Effect="Allow"), False),
-        (_with(Principal={"AWS": "arn:aws:iam::123456789012:root"}), False),
-        (_with(Principal={"Service": "*"}), False),
-        (_with(Action="s3:GetObject"), False),
-        (_with(Action=["s3:GetObject", "s3:PutObject"]), False),
-        (_with(Condition={"Bool": {"aws:SecureTransport": "true"}}), False),
-        (_with(Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}), False),
-        (_with(Condition=None), False),
-        ({"Version": "2012-10-17", "Statement": []}, False),
-        ({}, False),
-    ],
-)
-def test_denies_insecure_transport(policy: dict[str, Any], denies: bool) -> None:
-    assert denies_insecure_transport(policy) is denies
 
 
 def test_versioning_enabled_passes(aws: AwsClients) -> None:
@@ -367,67 +298,6 @@ def test_url_encoded_documents_from_aws_are_read(aws: AwsClients) -> None:
         message
         == f"IAM role r: policy AdministratorAccess allows every action on every resource {AT}"
     )
-
-
-@pytest.mark.parametrize(
-    ("document", "problems"),
-    [
-        (ADMIN, ["policy p allows every action on every resource"]),
-        (
-            {"Statement": {"Effect": "Allow", "Action": ["s3:GetObject", "*"], "Resource": "*"}},
-            ["policy p allows every action on every resource"],
-        ),
-        (
-            {
-                "Statement": [
-                    {"Effect": "Allow", "Action": "*", "Resource": ["arn:aws:s3:::b", "*"]}
-                ]
-            },
-            ["policy p allows every action on every resource"],
-        ),
-        (ALL_BUT_IAM, ["policy p allows with NotAction [iam:*, organizations:*]"]),
-        (
-            {
-                "Statement": [
-                    {"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b"}
-                ]
-            },
-            ["policy p allows with NotAction [iam:*]"],
-        ),
-        (
-            {"Statement": [ADMIN["Statement"][0], ADMIN["Statement"][0], ALL_BUT_IAM["Statement"]]},
-            [
-                "policy p allows every action on every resource",
-                "policy p allows with NotAction [iam:*, organizations:*]",
-            ],
-        ),
-        ({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}, []),
-        ({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]}, []),
-        ({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}, []),
-        ({"Statement": [{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]}, []),
-        (SCOPED, []),
-        ({}, []),
-    ],
-)
-def test_policy_problems(document: dict[str, Any], problems: list[str]) -> None:
-    assert policy_problems("p", document) == problems
-
-
-@pytest.mark.parametrize(
-    ("document", "parsed"),
-    [
-        (ADMIN, ADMIN),
-        (json.dumps(ADMIN), ADMIN),
-        (quote(json.dumps(ADMIN)), ADMIN),
-        ("not a policy", None),
-        ("[1, 2]", None),
-        (None, None),
-    ],
-)
-def test_policy_document_accepts_dicts_json_and_url_encoded_json(
-    document: object, parsed: dict[str, Any] | None
-) -> None:
-    assert policy_document(document) == parsed
 
 
 # ---------------------------------------------------------------- Lambda

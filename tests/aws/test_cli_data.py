@@ -7,7 +7,6 @@ command goes through the account guard; the silver layer holds the runs of
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +58,8 @@ def prod(fresh_moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Si
     return make_silver(fresh_moto)
 
 
-def ohpen(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
-) -> tuple[int, str, str]:
-    """``ohpen ARGV`` in-process through cli.main, with ``data`` registered: exit, out, err."""
-    if data not in cli.SUBCOMMANDS:
-        monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, data))
+def ohpen(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``ohpen ARGV`` in-process through cli.main: exit, out, err."""
     capsys.readouterr()
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
@@ -80,23 +75,10 @@ def _records(root: Path) -> list[AuditRecord]:
     return AuditStore(root / "audit").records(kind=data.AUDIT_KIND)
 
 
-def test_register_adds_the_data_subcommands() -> None:
-    parser = argparse.ArgumentParser()
-    data.register(parser.add_subparsers())
-
-    args = parser.parse_args(
-        ["data", "rollback", "--env", "prod", "--layer", "silver", "--to", R2, "--reason", "x"]
-    )
-
-    assert (args.layer, args.to, args.reason, args.apply) == ("silver", R2, "x", False)
-    assert callable(args.handler)
-    assert callable(parser.parse_args(["data", "runs", "--layer", "silver"]).handler)
-
-
 def test_runs_lists_completed_runs_newest_first_with_the_promoted_one_marked(
-    prod: Silver, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Silver, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = ohpen(monkeypatch, capsys, "data", "runs", "--env", "prod", "--layer", "silver")
+    code, out, _ = ohpen(capsys, "data", "runs", "--env", "prod", "--layer", "silver")
 
     assert code == 0
     assert out.startswith("ohpen: environment prod: account 123456789012 verified")
@@ -111,22 +93,20 @@ def test_runs_lists_completed_runs_newest_first_with_the_promoted_one_marked(
 
 
 def test_an_unknown_layer_is_a_configuration_error_listing_the_layers(
-    prod: Silver, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Silver, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = ohpen(monkeypatch, capsys, "data", "runs", "--env", "prod", "--layer", "bronze")
+    code, _, err = ohpen(capsys, "data", "runs", "--env", "prod", "--layer", "bronze")
 
     assert code == 2
     assert err.count("\n") == 1
     assert "unknown data layer 'bronze'" in err and "configured layers: gold, silver" in err
 
 
-def test_rollback_is_a_dry_run_by_default(
-    prod: Silver, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_rollback_is_a_dry_run_by_default(prod: Silver, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(prod.s3)
 
     code, out, _ = ohpen(
-        monkeypatch, capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
+        capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
         "--to", R2, "--reason", REASON,
     )  # fmt: skip
 
@@ -146,7 +126,7 @@ def test_rollback_apply_switches_current_and_pointer_and_records_it(
     monkeypatch.setenv("USER", "alice")
 
     code, out, err = ohpen(
-        monkeypatch, capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
+        capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
         "--to", R2, "--reason", REASON, "--apply",
     )  # fmt: skip
 
@@ -171,12 +151,12 @@ def test_rollback_apply_switches_current_and_pointer_and_records_it(
 
 
 def test_rollback_to_an_incomplete_run_is_refused(
-    prod: Silver, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Silver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(prod.s3)
 
     code, _, err = ohpen(
-        monkeypatch, capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
+        capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
         "--to", INCOMPLETE, "--reason", REASON, "--apply",
     )  # fmt: skip
 
@@ -206,7 +186,7 @@ def test_a_concurrent_promotion_fails_the_rollback_loudly(
     monkeypatch.setattr(AwsClients, "client", client)
 
     code, _, err = ohpen(
-        monkeypatch, capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
+        capsys, "data", "rollback", "--env", "prod", "--layer", "silver",
         "--to", R2, "--reason", REASON, "--apply",
     )  # fmt: skip
 

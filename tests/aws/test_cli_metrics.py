@@ -87,18 +87,14 @@ class Prod:
 
 @pytest.fixture
 def prod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Prod:
-    """[prod] at an address nothing listens on, ``metrics`` registered, and now fixed."""
+    """[prod] at an address nothing listens on, and now fixed."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(cli_metrics, "_now", lambda: NOW)
     return Prod(tmp_path, NOWHERE)
 
 
-def ohpen(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
-) -> tuple[int, str, str]:
-    """``ohpen ARGV`` through cli.main with ``metrics`` registered: exit, stdout, stderr."""
-    if cli_metrics not in cli.SUBCOMMANDS:
-        monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, cli_metrics))
+def ohpen(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``ohpen ARGV`` in-process through cli.main: exit, stdout, stderr."""
     capsys.readouterr()
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
@@ -109,9 +105,9 @@ Run = Any
 
 
 @pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
     def call(*argv: str) -> tuple[int, str, str]:
-        return ohpen(monkeypatch, capsys, *argv)
+        return ohpen(capsys, *argv)
 
     return call
 

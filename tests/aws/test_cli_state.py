@@ -15,13 +15,11 @@ from typing import Any
 
 import boto3
 import pytest
+from accounts import LINEAGE as STATE_LINEAGE
+from accounts import STATE_BUCKET, STATE_KEY, lock_table, three_applies
 
 from pytest_ohpen import cli
-from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.cli import state
-from pytest_ohpen.config.environments import Environment, Resources
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, STATE_LINEAGE, Stack
 from pytest_ohpen.records.store import AuditStore
 from pytest_ohpen.terraform.restore_apply import backups_of
 from pytest_ohpen.terraform.state_versions import list_versions, parse_state, read_version
@@ -31,7 +29,6 @@ ACCOUNT = "123456789012"
 TABLE = "ohpen-terraform-locks"
 TINY = b'{"version":4,"terraform_version":"","serial":1,"lineage":"x"}'
 """Parses as a state, but Terraform never writes one this small."""
-STATE_ONLY = Stack((), (), (), (), failure_topic=None, alarms=(), lock_table=TABLE)
 
 
 @dataclass(frozen=True)
@@ -80,28 +77,15 @@ def prod(fresh_moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pr
     """environments.toml in the working directory ([prod] at the moto server) and the backend."""
     (tmp_path / "environments.toml").write_text(_toml(fresh_moto, tmp_path / "audit"))
     monkeypatch.chdir(tmp_path)
-    env = Environment(
-        name="prod",
-        source=tmp_path / "environments.toml",
-        account_id=ACCOUNT,
-        region=REGION,
-        endpoint_url=fresh_moto,
-        resources=Resources(),
-        timeout=10,
-    )
-    provision(AwsClients(env), STATE_ONLY)
+    v1, v2, v3 = three_applies(fresh_moto)
+    lock_table(fresh_moto, TABLE)
     s3 = boto3.client("s3", endpoint_url=fresh_moto, region_name=REGION)
     dynamodb = boto3.client("dynamodb", endpoint_url=fresh_moto, region_name=REGION)
-    ids = [v.version_id for v in list_versions(s3, STATE_BUCKET, STATE_KEY)]
-    return Prod(tmp_path, s3, dynamodb, v1=ids[2], v2=ids[1], v3=ids[0])
+    return Prod(tmp_path, s3, dynamodb, v1=v1, v2=v2, v3=v3)
 
 
-def ohpen(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
-) -> tuple[int, str, str]:
-    """``ohpen ARGV`` in-process through cli.main, with ``state`` registered: exit, out, err."""
-    if state not in cli.SUBCOMMANDS:
-        monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, state))
+def ohpen(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``ohpen ARGV`` in-process through cli.main: exit, out, err."""
     capsys.readouterr()
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
@@ -113,25 +97,11 @@ def _state_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if not line.startswith("ohpen: environment")]
 
 
-def test_register_adds_the_state_subcommands() -> None:
-    """A plain argparse parser built from register() alone parses every subcommand."""
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    state.register(parser.add_subparsers())
-    args = parser.parse_args(["state", "restore", "v-1", "--env", "prod", "--apply"])
-
-    assert (args.version, args.from_file, args.apply, args.env) == ("v-1", None, True, "prod")
-    assert callable(args.handler)
-    for command in (["versions"], ["fetch", "v", "--out", "f"], ["backup", "--out", "f"]):
-        assert callable(parser.parse_args(["state", *command]).handler)
-
-
 def test_versions_lists_serial_and_lineage_newest_first(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Prod, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Step 1's table plus what each version holds: the operator picks a target by serial."""
-    code, out, _ = ohpen(monkeypatch, capsys, "state", "versions", "--env", "prod")
+    code, out, _ = ohpen(capsys, "state", "versions", "--env", "prod")
 
     assert code == 0
     assert out.startswith("ohpen: environment prod: account 123456789012 verified")
@@ -148,13 +118,13 @@ def test_versions_lists_serial_and_lineage_newest_first(
 
 
 def test_versions_shows_question_marks_for_an_unreadable_version(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Prod, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A corrupt version still gets its row; a delete marker says so."""
     prod.s3.put_object(Bucket=STATE_BUCKET, Key=STATE_KEY, Body=b"<html>oops</html>")
     prod.s3.delete_object(Bucket=STATE_BUCKET, Key=STATE_KEY)
 
-    code, out, _ = ohpen(monkeypatch, capsys, "state", "versions", "--env", "prod")
+    code, out, _ = ohpen(capsys, "state", "versions", "--env", "prod")
 
     assert code == 0
     cells = [row.split() for row in _state_lines(out)[1:]]
@@ -163,13 +133,9 @@ def test_versions_shows_question_marks_for_an_unreadable_version(
     assert [c[3] for c in cells[2:]] == ["3", "2", "1"]
 
 
-def test_fetch_writes_a_valid_version(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_fetch_writes_a_valid_version(prod: Prod, capsys: pytest.CaptureFixture[str]) -> None:
     """Step 2: the target version, byte for byte, and what it holds."""
-    code, out, _ = ohpen(
-        monkeypatch, capsys, "state", "fetch", prod.v2, "--env", "prod", "--out", "target.json"
-    )
+    code, out, _ = ohpen(capsys, "state", "fetch", prod.v2, "--env", "prod", "--out", "target.json")
 
     assert code == 0
     assert (prod.root / "target.json").read_bytes() == prod.body(prod.v2)
@@ -186,7 +152,6 @@ def test_fetch_writes_a_valid_version(
 )
 def test_fetch_refuses_a_version_that_is_not_a_state(
     prod: Prod,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     body: bytes,
     reason: str,
@@ -194,44 +159,34 @@ def test_fetch_refuses_a_version_that_is_not_a_state(
     """An invalid version: exit 1, one line, and the file is not written."""
     bad = str(prod.s3.put_object(Bucket=STATE_BUCKET, Key=STATE_KEY, Body=body)["VersionId"])
 
-    code, _, err = ohpen(
-        monkeypatch, capsys, "state", "fetch", bad, "--env", "prod", "--out", "target.json"
-    )
+    code, _, err = ohpen(capsys, "state", "fetch", bad, "--env", "prod", "--out", "target.json")
 
     assert code == 1
     assert err.count("\n") == 1 and "is not a usable Terraform state" in err and reason in err
     assert not (prod.root / "target.json").exists()
 
 
-def test_fetch_of_an_unknown_version(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_fetch_of_an_unknown_version(prod: Prod, capsys: pytest.CaptureFixture[str]) -> None:
     """A mistyped version id: exit 1, one line."""
-    code, _, err = ohpen(
-        monkeypatch, capsys, "state", "fetch", "nope", "--env", "prod", "--out", "t.json"
-    )
+    code, _, err = ohpen(capsys, "state", "fetch", "nope", "--env", "prod", "--out", "t.json")
 
     assert code == 1
     assert "has no version nope" in err and err.count("\n") == 1
     assert not (prod.root / "t.json").exists()
 
 
-def test_backup_writes_the_current_version(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_backup_writes_the_current_version(prod: Prod, capsys: pytest.CaptureFixture[str]) -> None:
     """Step 3: the current state, byte for byte, and its version id."""
-    code, out, _ = ohpen(monkeypatch, capsys, "state", "backup", "--env", "prod", "--out", "b.json")
+    code, out, _ = ohpen(capsys, "state", "backup", "--env", "prod", "--out", "b.json")
 
     assert code == 0
     assert (prod.root / "b.json").read_bytes() == prod.body(prod.v3)
     assert f"version {prod.v3}, serial 3" in out
 
 
-def test_restore_is_a_dry_run_by_default(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_restore_is_a_dry_run_by_default(prod: Prod, capsys: pytest.CaptureFixture[str]) -> None:
     """Without --apply: the plan is shown, nothing is written anywhere."""
-    code, out, _ = ohpen(monkeypatch, capsys, "state", "restore", prod.v2, "--env", "prod")
+    code, out, _ = ohpen(capsys, "state", "restore", prod.v2, "--env", "prod")
 
     assert code == 0
     lines = _state_lines(out)
@@ -243,14 +198,12 @@ def test_restore_is_a_dry_run_by_default(
 
 
 def test_restore_apply_writes_the_target_as_the_next_serial(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Prod, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Step 4: the target's content, serial current+1, same lineage; backup, undo, audit."""
     old_current = prod.body(prod.v3)
 
-    code, out, _ = ohpen(
-        monkeypatch, capsys, "state", "restore", prod.v2, "--env", "prod", "--apply"
-    )
+    code, out, _ = ohpen(capsys, "state", "restore", prod.v2, "--env", "prod", "--apply")
 
     assert code == 0
     latest = json.loads(prod.latest())
@@ -276,29 +229,26 @@ def test_restore_apply_writes_the_target_as_the_next_serial(
 
 
 def test_the_printed_undo_command_undoes_the_restore(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Prod, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Recovery from a failed rollback: the undo line, run as printed, brings back serial 3's
     content (as serial 5)."""
-    _, out, _ = ohpen(monkeypatch, capsys, "state", "restore", prod.v1, "--env", "prod", "--apply")
+    _, out, _ = ohpen(capsys, "state", "restore", prod.v1, "--env", "prod", "--apply")
     undo = next(line for line in out.splitlines() if line.startswith("undo: "))
 
     argv = shlex.split(undo.removeprefix("undo: "))
-    code, _, _ = ohpen(monkeypatch, capsys, *argv[1:])
+    code, _, _ = ohpen(capsys, *argv[1:])
 
     assert argv[0] == "ohpen" and code == 0
     assert json.loads(prod.latest()) == {**json.loads(prod.body(prod.v3)), "serial": 5}
     assert len(prod.audit()) == 2
 
 
-def test_restore_from_a_backup_file(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_restore_from_a_backup_file(prod: Prod, capsys: pytest.CaptureFixture[str]) -> None:
     """A fetched (or backed-up) file is restored like a version."""
-    ohpen(monkeypatch, capsys, "state", "fetch", prod.v1, "--env", "prod", "--out", "v1.json")
+    ohpen(capsys, "state", "fetch", prod.v1, "--env", "prod", "--out", "v1.json")
 
     code, out, _ = ohpen(
-        monkeypatch,
         capsys,
         "state",
         "restore",
@@ -317,7 +267,7 @@ def test_restore_from_a_backup_file(
 
 
 def test_restore_is_refused_while_the_state_is_locked(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Prod, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An apply holds the DynamoDB lock: exit 1, one line naming it, nothing written."""
     holder = {"ID": "abc-123", "Operation": "OperationTypeApply", "Who": "ci@runner-7"}
@@ -326,9 +276,7 @@ def test_restore_is_refused_while_the_state_is_locked(
         Item={"LockID": {"S": f"{STATE_BUCKET}/{STATE_KEY}"}, "Info": {"S": json.dumps(holder)}},
     )
 
-    code, _, err = ohpen(
-        monkeypatch, capsys, "state", "restore", prod.v2, "--env", "prod", "--apply"
-    )
+    code, _, err = ohpen(capsys, "state", "restore", prod.v2, "--env", "prod", "--apply")
 
     assert code == 1
     assert err.count("\n") == 1
@@ -339,14 +287,13 @@ def test_restore_is_refused_while_the_state_is_locked(
 
 
 def test_restore_of_another_lineage_is_refused(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prod: Prod, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Another state's file: exit 1, one line, nothing written."""
     other = {**json.loads(prod.body(prod.v2)), "lineage": "another-lineage"}
     (prod.root / "other.json").write_text(json.dumps(other, indent=2))
 
     code, _, err = ohpen(
-        monkeypatch,
         capsys,
         "state",
         "restore",
@@ -369,12 +316,11 @@ def test_restore_of_another_lineage_is_refused(
 @pytest.mark.parametrize("argv", [[], ["v-1", "--from-file", "b.json"]])
 def test_restore_needs_exactly_one_target(
     prod: Prod,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
 ) -> None:
     """Neither or both of VERSION and --from-file: a usage error (exit 2)."""
-    code, _, err = ohpen(monkeypatch, capsys, "state", "restore", *argv, "--env", "prod")
+    code, _, err = ohpen(capsys, "state", "restore", *argv, "--env", "prod")
 
     assert code == 2
     assert "give a VERSION or --from-file BACKUP" in err
@@ -392,24 +338,20 @@ def test_an_environment_without_terraform_is_a_configuration_error(
     )
     monkeypatch.chdir(tmp_path)
 
-    code, _, err = ohpen(monkeypatch, capsys, "state", "versions", "--env", "prod")
+    code, _, err = ohpen(capsys, "state", "versions", "--env", "prod")
 
     assert code == 2
     assert "[prod.terraform] missing" in err
 
 
-def test_the_account_guard_runs_first(
-    prod: Prod, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_account_guard_runs_first(prod: Prod, capsys: pytest.CaptureFixture[str]) -> None:
     """Another account than the environment names: exit 2 before anything is read or written."""
     url = prod.s3.meta.endpoint_url
     (prod.root / "environments.toml").write_text(
         _toml(url, prod.root / "audit", account="210987654321")
     )
 
-    code, _, err = ohpen(
-        monkeypatch, capsys, "state", "restore", prod.v2, "--env", "prod", "--apply"
-    )
+    code, _, err = ohpen(capsys, "state", "restore", prod.v2, "--env", "prod", "--apply")
 
     assert code == 2
     assert "210987654321" in err

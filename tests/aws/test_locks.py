@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
+from accounts import STATE_BUCKET, STATE_KEY
 
-from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY
 from pytest_ohpen.terraform.locks import LockInfo, dynamodb_lock, s3_lockfile
 
 REGION = "eu-west-1"

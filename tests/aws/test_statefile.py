@@ -1,7 +1,7 @@
-"""State versions are listed newest first, for exactly the state key, and parsed strictly.
+"""State versions are listed newest first, for exactly the state key.
 
-Listing and reading run against a real moto server holding the embedded account's
-state bucket (three applies); parse errors are checked on hand-made bodies.
+Listing and reading run against a real moto server holding a state bucket after three
+applies (tests/accounts.py); parsing a state is tested in tests/unit/test_state_parse.py.
 """
 
 from __future__ import annotations
@@ -13,19 +13,9 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
-from conftest import moto_clients
+from accounts import STATE_BUCKET, STATE_KEY, terraform_state, three_applies
 
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import (
-    STATE_BUCKET,
-    STATE_KEY,
-    STATE_LINEAGE,
-    TERRAFORM_VERSION,
-    Stack,
-    terraform_state,
-)
 from pytest_ohpen.terraform.state_versions import (
-    StateParseError,
     StateVersion,
     bucket_versioning,
     list_versions,
@@ -34,8 +24,6 @@ from pytest_ohpen.terraform.state_versions import (
 )
 
 REGION = "eu-west-1"
-ACCOUNT = "123456789012"
-STATE_ONLY = Stack((), (), (), (), failure_topic=None, alarms=())
 
 
 def _s3(url: str) -> Any:
@@ -48,8 +36,8 @@ def _bucket(s3: Any, name: str) -> None:
 
 @pytest.fixture
 def state_bucket(fresh_moto: str) -> Any:
-    """The embedded account's state bucket: three versions of the state, serials 1, 2, 3."""
-    provision(moto_clients(fresh_moto), STATE_ONLY)
+    """The state bucket after three applies: versions of the state with serials 1, 2, 3."""
+    three_applies(fresh_moto)
     return _s3(fresh_moto)
 
 
@@ -122,11 +110,11 @@ def test_read_version_returns_that_versions_bytes(state_bucket: Any) -> None:
 
     body = read_version(state_bucket, STATE_BUCKET, STATE_KEY, previous.version_id)
 
-    assert json.loads(body) == terraform_state(2, REGION, ACCOUNT, STATE_ONLY)
+    assert json.loads(body) == terraform_state(2)
     assert len(body) == previous.size
 
 
-def test_the_embedded_state_bucket_is_versioned(state_bucket: Any) -> None:
+def test_a_versioned_state_bucket_is_enabled(state_bucket: Any) -> None:
     """Rollback needs previous versions, which only an Enabled bucket keeps."""
     assert bucket_versioning(state_bucket, STATE_BUCKET) == "Enabled"
 
@@ -160,71 +148,3 @@ def test_an_empty_key_has_no_versions(fresh_moto: str) -> None:
     _bucket(s3, "empty-state")
 
     assert list_versions(s3, "empty-state", STATE_KEY) == []
-
-
-def test_parse_state_summarises_a_terraform_state() -> None:
-    """The embedded account's state: format 4, Terraform 1.5.0, serial, lineage, resources."""
-    stack = Stack(("ohpen-bronze", "ohpen-artifacts"), ("etl",), ("pipeline",), ("summary",))
-    body = json.dumps(terraform_state(2, REGION, ACCOUNT, stack)).encode()
-
-    summary = parse_state(body)
-
-    assert summary.format_version == 4
-    assert summary.terraform_version == TERRAFORM_VERSION
-    assert summary.serial == 2
-    assert summary.lineage == STATE_LINEAGE
-    assert summary.resource_count == 5
-
-
-def _state(**changes: object) -> bytes:
-    state: dict[str, object] = {
-        "version": 4,
-        "terraform_version": "1.5.0",
-        "serial": 7,
-        "lineage": "abc",
-        "outputs": {},
-        "resources": [],
-    }
-    for name, value in changes.items():
-        if value is None:
-            del state[name]
-        else:
-            state[name] = value
-    return json.dumps(state).encode()
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        (b"", "empty body"),
-        (b" \n\t", "empty body"),
-        (b'{"version": 4,', "not JSON: Expecting property name enclosed in double quotes"),
-        (b"\xff\xfe\xfa", "not JSON: "),
-        (b"[4]", "not a JSON object (a list)"),
-        (_state(version=None), "missing 'version'"),
-        (_state(version="4"), "'version' is not an integer"),
-        (_state(version=3), "state format version 3 is not supported (expected 4)"),
-        (_state(terraform_version=None), "missing 'terraform_version'"),
-        (_state(terraform_version=1.5), "'terraform_version' is not a string"),
-        (_state(serial=None), "missing 'serial'"),
-        (_state(serial="7"), "'serial' is not an integer"),
-        (_state(serial=True), "'serial' is not an integer"),
-        (_state(serial=7.0), "'serial' is not an integer"),
-        (_state(lineage=None), "missing 'lineage'"),
-        (_state(lineage=""), "'lineage' is empty"),
-        (_state(resources={}), "'resources' is not a list"),
-    ],
-)
-def test_parse_state_says_what_is_wrong_in_one_line(body: bytes, message: str) -> None:
-    """Each defect has its own message, so a report can say why a version is unusable."""
-    with pytest.raises(StateParseError) as raised:
-        parse_state(body)
-
-    text = str(raised.value)
-    assert text.startswith(message)
-    assert "\n" not in text
-
-
-def test_a_state_without_resources_counts_none() -> None:
-    """A fresh state may omit "resources"; that is zero resources, not an error."""
-    assert parse_state(_state(resources=None)).resource_count == 0

@@ -1,9 +1,9 @@
 """``ohpen readiness`` on accounts shaped exactly: one blocker per scenario.
 
-Each test provisions the session's moto server (``fresh_moto``) itself, as an independently
-provisioned account behind a non-emulated environment (``endpoint_url``), then shapes the
+Each test builds the account in the session's moto server (``fresh_moto``) itself with
+tests/accounts.py, behind a non-emulated environment (``endpoint_url``), then shapes the
 Terraform state, the lock or the pipeline, and runs ``ohpen readiness`` in-process
-(``pytest_ohpen.cli.main``) in a git checkout with two commits.
+(``pytest_ohpen.cli.main``) in a git checkout with two commits (real git: e2e).
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import accounts
 import boto3
 import pytest
+from accounts import STATE_BUCKET, STATE_KEY
 from conftest import SIX_RESOURCES, environments_toml
 from test_readiness_run import make_git_repo
 
-from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.cli import main
 from pytest_ohpen.config.environments import Environment, load_environment
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, Stack, terraform_state
 from pytest_ohpen.records.store import AuditStore
 
 ENV = "ext"
@@ -64,29 +63,24 @@ class Account:
         return make_client(service, endpoint_url=self.url, region_name=REGION)
 
     def provision(self, state_bodies: list[bytes] | None = None) -> None:
-        """The whole stack; with ``state_bodies`` the state object holds exactly those
-        versions (oldest first) instead of the stack's three."""
-        stack = Stack.for_environment(self.env)
-        if state_bodies is not None:
-            stack = stack.without((STATE_BUCKET,))
-        provision(AwsClients(self.env), stack)
-        if state_bodies is not None:
-            s3 = self.client("s3")
-            s3.create_bucket(
-                Bucket=STATE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-            )
-            s3.put_bucket_versioning(
-                Bucket=STATE_BUCKET, VersioningConfiguration={"Status": "Enabled"}
-            )
-            for body in state_bodies:
-                s3.put_object(Bucket=STATE_BUCKET, Key=STATE_KEY, Body=body)
+        """What readiness reads: the versioned data buckets, the Glue job, the state machine,
+        the empty lock table and the state object, holding three applies (serials 1, 2, 3)
+        or, with ``state_bodies``, exactly those versions (oldest first)."""
+        for bucket in SIX_RESOURCES["buckets"]:
+            accounts.bucket(self.url, bucket)
+        accounts.glue_job(self.url, accounts.GLUE_JOB)
+        accounts.state_machine(
+            self.url, MACHINE, {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+        )
+        accounts.lock_table(self.url, LOCK_TABLE)
+        if state_bodies is None:
+            accounts.three_applies(self.url)
+        else:
+            accounts.state_versions(self.url, state_bodies)
 
-    def state(self, serial: int, lineage: str | None = None) -> bytes:
-        """A state body as the stack's Terraform would write it (optionally another lineage)."""
-        state = terraform_state(serial, REGION, ACCOUNT_ID, Stack.for_environment(self.env))
-        if lineage:
-            state["lineage"] = lineage
-        return json.dumps(state, indent=2).encode()
+    def state(self, serial: int, lineage: str = accounts.LINEAGE) -> bytes:
+        """A state body as Terraform would write it (optionally of another lineage)."""
+        return accounts.state_body(serial, lineage)
 
     def versions(self) -> list[str]:
         """The state object's version ids, newest first."""
