@@ -7,21 +7,25 @@ Shared by the plugin's session-finish hook and the CLI, so both give the same re
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
-from pytest_ohpen.context import EMBEDDED_ENDPOINT_VARIABLE
 from pytest_ohpen.readiness.decide import NOT_NEEDED, Verdict, decide
 from pytest_ohpen.readiness.facts import FailedCheck
 from pytest_ohpen.readiness.gather import gather
 from pytest_ohpen.readiness.report import build_report, summary_lines, to_json, to_markdown
 from pytest_ohpen.records.redact import redact, redact_text
-from pytest_ohpen.rollback.trigger import CommandError, build_command, decide_trigger, run_command
+from pytest_ohpen.rollback.handoff import Handoff
+from pytest_ohpen.rollback.trigger import (
+    CommandError,
+    build_command,
+    decide_trigger,
+    rollback_handoff,
+    run_rollback,
+)
 from pytest_ohpen.util.files import write_atomic
 
 if TYPE_CHECKING:
@@ -30,14 +34,6 @@ if TYPE_CHECKING:
     from pytest_ohpen.plugin.outcomes import CheckOutcomes
     from pytest_ohpen.records.store import AuditStore
 
-CREDENTIAL_VARIABLES = (
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
 CI_VARIABLES = (
     "GITHUB_ACTOR",
     "GITHUB_TRIGGERING_ACTOR",
@@ -206,12 +202,13 @@ def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str,
         return record
     record["command"] = argv
     run.write_line(f"ohpen: rollback ({decision.mode}): {' '.join(argv)}")
-    result = run_command(
+    result = run_rollback(
         argv,
-        run.repo,
-        env.rollback.timeout,
-        _command_env(run, decision.mode, str(report["generated_at"])),
-        lambda line: run.write_line(f"  | {redact_text(line)}"),
+        _handoff(run, decision.mode, str(report["generated_at"])),
+        endpoint_url=run.clients.endpoint_url,
+        cwd=run.repo,
+        timeout=env.rollback.timeout,
+        on_line=lambda line: run.write_line(f"  | {redact_text(line)}"),
     )
     record.update(
         exit_code=result.exit_code,
@@ -223,29 +220,15 @@ def _trigger(run: Finish, report: dict[str, Any], verdict: Verdict) -> dict[str,
     return record
 
 
-def _command_env(run: Finish, mode: str, detected_at: str) -> dict[str, str | None]:
-    """What the rollback command is told: the environment, the mode, the embedded endpoint.
-
-    For the embedded account the command gets its fixed fake keys, and the caller's own
-    credentials are removed: real credentials are never sent to an emulator.
-    """
-    # OHPEN_PYTHON: scripts/*.sh run `$OHPEN_PYTHON -m pytest_ohpen.cli`, this interpreter.
-    extra: dict[str, str | None] = {
-        "OHPEN_ENV": run.env.name,
-        "OHPEN_ROLLBACK_MODE": mode,
-        "OHPEN_DETECTED_AT": detected_at,
-        "OHPEN_PYTHON": sys.executable,
-    }
-    if run.approved_by:
-        extra["OHPEN_ROLLBACK_APPROVED_BY"] = run.approved_by
-    if run.clients.endpoint_url:
-        extra["AWS_ENDPOINT_URL"] = run.clients.endpoint_url
-    if run.env.emulated and run.clients.endpoint_url:
-        extra[EMBEDDED_ENDPOINT_VARIABLE] = run.clients.endpoint_url
-        extra.update({name: None for name in CREDENTIAL_VARIABLES})
-        extra["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
-        extra["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
-    return extra
+def _handoff(run: Finish, mode: str, detected_at: str) -> Handoff:
+    """What the rollback command is told (the same hand-off the drill gives it)."""
+    return rollback_handoff(
+        run.env,
+        run.clients.endpoint_url,
+        mode,
+        detected_at=detected_at,
+        approved_by=run.approved_by,
+    )
 
 
 def _write_report(path: Path, report: dict[str, Any]) -> list[Path]:
