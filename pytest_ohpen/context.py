@@ -9,17 +9,13 @@ workers (``handoff``/``adopt``), so all workers share one embedded account.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.config.settings import Settings
 from pytest_ohpen.errors import ConfigError, OhpenError, PreflightError
-
-EMBEDDED_ENDPOINT_VARIABLE = "OHPEN_EMBEDDED_ENDPOINT"
-"""Set by the rollback trigger for its command: an emulated environment then attaches to the
-running embedded account instead of starting a new one. Ignored for real accounts."""
+from pytest_ohpen.rollback.handoff import from_env as told_by_parent
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
@@ -132,9 +128,9 @@ class OhpenRun:
                     f"{option}: environment {env.name!r} is not emulated; "
                     "it only applies to an environment with emulated = true (try --env local)"
                 )
-        attach = os.environ.get(EMBEDDED_ENDPOINT_VARIABLE) if env.emulated else None
+        attach = told_by_parent().embedded_endpoint if env.emulated else None
         if attach:
-            # A rollback command started by a run: use that run's embedded account.
+            # A rollback command started by a run (rollback.handoff): use its embedded account.
             self.endpoint_url = attach
             self._clients = None
         elif env.emulated:

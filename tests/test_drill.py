@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, environments_toml, local_env
+from conftest import REPO, SIX_RESOURCES, environments_toml, local_env
 
-from pytest_ohpen.config.environments import Environment, Resources
+from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.config.environments import Environment, Resources, load_environment
+from pytest_ohpen.emulator.provision import provision
+from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
 from pytest_ohpen.rollback.drill import CATALOGUE, DrillRun, choose_fault, refuse_unless_drills
+from pytest_ohpen.terraform.state_versions import list_versions
 
 DRILL = REPO / "suites" / "drill" / "test_drill.py"
 ROLES = [
@@ -70,7 +75,9 @@ def test_each_fault_hits_the_first_resource_of_its_kind(name: str, resource: str
 
 def test_the_record_measures_detect_rollback_and_green_from_the_marks() -> None:
     times = iter([10.0, 12.5, 13.0, 20.0, 31.0])
-    drill = DrillRun(_env(), CATALOGUE["deleted-glue-job"], "job-a", clock=lambda: next(times))
+    drill = DrillRun(
+        _env(), CATALOGUE["deleted-glue-job"], "job-a", Path("repo"), clock=lambda: next(times)
+    )
     for mark in ("injected", "detected", "rollback_started", "rollback_done", "green"):
         drill.mark(mark)
     drill.step("baseline", True, "green")
@@ -85,7 +92,7 @@ def test_the_record_measures_detect_rollback_and_green_from_the_marks() -> None:
 
 
 def test_a_drill_that_never_got_green_did_not_pass() -> None:
-    drill = DrillRun(_env(), CATALOGUE["deleted-glue-job"], "job-a")
+    drill = DrillRun(_env(), CATALOGUE["deleted-glue-job"], "job-a", Path("repo"))
     drill.mark("injected")
     drill.rollback = {"ok": True}
     drill.green_after = ["Glue job job-a: not found"]
@@ -157,3 +164,90 @@ def test_the_drill_is_refused_before_anything_runs(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "passed" not in result.stdout.str().splitlines()[-1]
     assert not (drill_dir.path / "reports" / "audit").exists()
+
+
+TELL_AND_REPAIR = """#!/bin/sh
+printf '%s\\n' "$OHPEN_PYTHON" "$(pwd)" "$OHPEN_ENV" "$OHPEN_ROLLBACK_MODE" \\
+    "$OHPEN_DRILL" "$OHPEN_ROLLBACK_APPROVED_BY" "$1" > {told}
+exec "$OHPEN_PYTHON" scripts/repair.py
+"""
+REPAIR = """from pathlib import Path
+from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.config.environments import load_environment
+from pytest_ohpen.emulator.provision import create_glue_job
+from pytest_ohpen.emulator.stack import Stack
+
+env = load_environment(Path("environments.toml"), "staging", "the drill's rollback")
+create_glue_job(AwsClients(env), Stack.for_environment(env), env.resources.glue_jobs[0])
+print("re-created", env.resources.glue_jobs[0])
+"""
+
+
+def test_the_drills_rollback_command_runs_as_the_trigger_runs_it(
+    pytester: pytest.Pytester, fresh_moto: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside the embedded account the drill rolls back with the environment's command,
+    exactly as the plugin's trigger starts it: in the rootdir (a relative script is the
+    repository's), told its environment, mode and interpreter (``OHPEN_PYTHON``), marked
+    as a drill and approved by it — even when pytest is started from another folder."""
+    shutil.copy(DRILL, pytester.path / "test_drill.py")
+    told = pytester.path / "told.txt"
+    scripts = pytester.path / "scripts"
+    scripts.mkdir()
+    (scripts / "rollback.sh").write_text(TELL_AND_REPAIR.format(told=told))
+    (scripts / "rollback.sh").chmod(0o755)
+    (scripts / "repair.py").write_text(REPAIR)
+    (pytester.path / "pytest.ini").write_text("[pytest]\n")
+    terraform = {
+        "state_bucket": "ohpen-terraform-state",
+        "state_key": "ohpen-data-lake/terraform.tfstate",
+    }
+    staging = {
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "endpoint_url": fresh_moto,
+        "timeout": 20,
+        "retry_delay": 0,
+        "drills": True,
+        "e2e": False,  # moto runs no state machine
+        "resources": dict(SIX_RESOURCES),
+        "terraform": terraform,
+        "rollback": {"command": ["scripts/rollback.sh", "{state_version}"]},
+    }
+    targets = pytester.path / "environments.toml"
+    targets.write_text(environments_toml({"staging": staging}))
+    env = load_environment(targets, "staging", "test")
+    provision(AwsClients(env), Stack.for_environment(env))
+    [latest, *_] = list_versions(
+        AwsClients(env).client("s3"), terraform["state_bucket"], terraform["state_key"]
+    )
+    elsewhere = pytester.path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    result = pytester.runpytest_subprocess(
+        str(pytester.path / "test_drill.py"),
+        "--env",
+        "staging",
+        "--targets",
+        str(targets),
+        "--drill-fault",
+        "deleted-glue-job",
+        "--rollback",
+        "off",
+        "-p",
+        "no:cacheprovider",
+        timeout=120,
+    )
+
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.assert_outcomes(passed=5)
+    assert told.read_text().splitlines() == [
+        sys.executable,
+        str(pytester.path),
+        "staging",
+        "apply",
+        "1",
+        "drill",
+        latest.version_id,
+    ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ohpen.readiness.git_facts import GitFacts, git_facts
+from pytest_ohpen.rollback import worktree
 
 IDENTITY = ("-c", "user.name=Ohpen Test", "-c", "user.email=test@ohpen.invalid")
 
@@ -174,3 +175,26 @@ def test_a_git_directory_from_the_environment_is_ignored(
 
     monkeypatch.delenv("GIT_DIR")
     assert facts.head == _git(repo, "rev-parse", "HEAD")
+
+
+def test_a_stray_git_dir_does_not_change_what_the_rollback_worktree_reads(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rollback's worktree code asks git with the same hygiene as the readiness facts:
+    a GIT_DIR (or GIT_WORK_TREE) left by a git hook must not redirect it."""
+    other = tmp_path / "other"
+    other.mkdir()
+    _git(other, "init", "--quiet")
+    _git(other, "commit", "--quiet", "--allow-empty", "-m", "other")
+    expected = (_git(repo, "rev-parse", "HEAD"), _git(repo, "rev-parse", "HEAD~1"))
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+
+    seen = (worktree.head(repo), worktree.resolve(repo, "HEAD~1"))
+    with worktree.temporary_worktree(repo, "HEAD~1") as tree:
+        checked_out = (tree.path / "main.tf").read_text()
+    facts = git_facts(repo)
+
+    assert seen == expected
+    assert checked_out == '# apply 1\nlocals { apply = "1" }\n'
+    assert (facts.head, facts.target_commit) == expected

@@ -1,29 +1,29 @@
-"""The rollback trigger: which mode the gates allow, the command line it builds, and running it.
+"""The rollback trigger: which mode the gates allow, the command line it builds, and what
+the command is told and where it runs.
 
-The gates and the command line are pure. Running is tested with small scripts in
-``tmp_path``; the slowest test waits for a 1 s timeout.
+The gates and the command line are pure; the runner itself is tested in test_process.py.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import stat
+import json
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
+from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.readiness.decide import BLOCKED, NOT_NEEDED, READY
-from pytest_ohpen.rollback import trigger
+from pytest_ohpen.rollback.handoff import Handoff
 from pytest_ohpen.rollback.trigger import (
     CommandError,
-    CommandResult,
     TriggerDecision,
     build_command,
     decide_trigger,
-    run_command,
+    rollback_handoff,
+    run_rollback,
 )
 
 # --- decide_trigger ------------------------------------------------------------------------
@@ -164,208 +164,74 @@ def test_the_template_is_not_changed() -> None:
     assert template == TEMPLATE
 
 
-# --- run_command ---------------------------------------------------------------------------
+# --- run_rollback: what the command is told and where it runs ------------------------------
 
 
-def python_script(tmp_path: Path, body: str, name: str = "script.py") -> list[str]:
-    """The argv running ``body`` with this interpreter."""
-    path = tmp_path / name
-    path.write_text(body)
-    return [sys.executable, str(path)]
-
-
-def shell_script(path: Path, body: str) -> Path:
-    """An executable ``#!/bin/sh`` script at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return path
-
-
-def run(argv: list[str], cwd: Path, timeout: float = 20.0, **env: str) -> CommandResult:
-    """Run ``argv``; the lines streamed are checked against the lines kept."""
-    seen: list[str] = []
-    result = run_command(argv, cwd, timeout, env, seen.append)
-    assert seen == result.output
-    return result
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a process that has not ended (a zombie has ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except (FileNotFoundError, IndexError):
-        return True
-
-
-def wait_gone(pid: int, seconds: float = 3.0) -> bool:
-    """Whether ``pid`` ends within ``seconds`` (a zombie counts as ended)."""
-    deadline = time.monotonic() + seconds
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def wait_reaped(pid: int, seconds: float = 10.0) -> None:
-    """Give init time to reap the ended ``pid`` (some container inits reap lazily)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-
-
-def test_output_is_streamed_line_by_line_in_order_and_kept(tmp_path: Path) -> None:
-    """The engineer sees each line as the script prints it, and the report keeps them all."""
-    argv = python_script(
-        tmp_path,
-        "import sys\n"
-        "for word in ('one', 'two', 'three'):\n"
-        "    print(word, flush=True)\n"
-        "print('to stderr', file=sys.stderr, flush=True)\n",
-    )
-    result = run(argv, tmp_path)
-    assert result.output == ["one", "two", "three", "to stderr"]
-    assert (result.exit_code, result.timed_out, result.error) == (0, False, None)
-
-
-def test_a_line_reaches_on_line_while_the_command_still_runs(tmp_path: Path) -> None:
-    """Streaming, not collecting: the script waits for proof that its first line was seen."""
-    seen_marker = tmp_path / "seen"
-    argv = python_script(
-        tmp_path,
-        "import pathlib, time\n"
-        "print('first', flush=True)\n"
-        f"marker = pathlib.Path({str(seen_marker)!r})\n"
-        "deadline = time.monotonic() + 10\n"
-        "while not marker.exists() and time.monotonic() < deadline:\n"
-        "    time.sleep(0.02)\n"
-        "print('streamed' if marker.exists() else 'not streamed', flush=True)\n",
+def _env(emulated: bool = False) -> Environment:
+    return Environment(
+        name="staging",
+        source=Path("environments.toml"),
+        account_id="123456789012",
+        region="eu-west-1",
+        emulated=emulated,
     )
 
-    def on_line(line: str) -> None:
-        if line == "first":
-            seen_marker.touch()
 
-    result = run_command(argv, tmp_path, 20.0, {}, on_line)
-    assert result.output == ["first", "streamed"]
-
-
-def test_exit_code_and_duration_are_recorded(tmp_path: Path) -> None:
-    """A failing rollback script's exit code and how long it took are in the report."""
-    argv = python_script(tmp_path, "import sys, time\ntime.sleep(0.3)\nsys.exit(3)\n")
-    result = run(argv, tmp_path)
-    assert result.exit_code == 3
-    assert result.error is None
-    assert not result.timed_out
-    assert 0.3 <= result.duration_seconds < 10
+TELL = (
+    "import json, os, sys\n"
+    "names = [n for n in os.environ if n.startswith(('OHPEN_', 'AWS_'))]\n"
+    "print(json.dumps({'cwd': os.getcwd(), 'env': {n: os.environ[n] for n in names}}))\n"
+)
 
 
-def test_a_relative_path_is_resolved_against_cwd(tmp_path: Path) -> None:
-    """``scripts/rollback.sh`` in the environments file means the repository's script."""
+def _told(tmp_path: Path, handoff: Handoff, endpoint_url: str | None) -> dict[str, Any]:
+    """What a ``scripts/tell.py`` rollback command run by the trigger saw."""
     repo = tmp_path / "repo"
-    shell_script(repo / "scripts" / "x.sh", 'echo "ran in $(pwd)" "$@"\n')
-    result = run(["scripts/x.sh", "--dry-run"], repo)
-    assert result.exit_code == 0
-    assert result.output == [f"ran in {repo} --dry-run"]
-
-
-def test_a_missing_executable_is_reported_not_raised(tmp_path: Path) -> None:
-    """No such script: the report says it cannot run, and the run ends normally."""
-    result = run(["scripts/missing.sh", "--dry-run"], tmp_path)
-    assert result.exit_code is None
-    assert result.error is not None
-    assert result.error.startswith("cannot run ")
-    assert "missing.sh" in result.error
-    assert not result.timed_out
-
-
-def test_a_non_executable_file_is_reported_not_raised(tmp_path: Path) -> None:
-    """A script checked in without its execute bit: reported, not a crash."""
-    script = tmp_path / "rollback.sh"
-    script.write_text("#!/bin/sh\necho hi\n")
-    script.chmod(0o644)
-    result = run([str(script)], tmp_path)
-    assert result.exit_code is None
-    assert result.error is not None
-    assert result.error.startswith(f"cannot run {script}")
-
-
-def test_an_executable_without_a_shebang_is_reported_not_raised(tmp_path: Path) -> None:
-    """A script missing its ``#!`` line cannot be executed: reported like any other."""
-    script = tmp_path / "rollback.sh"
-    script.write_text("echo hi\n")
-    script.chmod(0o755)
-    result = run([str(script)], tmp_path)
-    assert result.exit_code is None
-    assert result.error is not None
-    assert result.error.startswith("cannot run ")
-
-
-def test_extra_env_reaches_the_command(tmp_path: Path) -> None:
-    """The script is told the environment and the mode through its environment."""
-    argv = python_script(
-        tmp_path,
-        "import os\n"
-        "print(os.environ['OHPEN_ENV'], os.environ['OHPEN_ROLLBACK_MODE'])\n"
-        "print('PATH' in os.environ)\n",
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "tell.py").write_text(TELL)
+    result = run_rollback(
+        [sys.executable, "scripts/tell.py"],
+        handoff,
+        endpoint_url=endpoint_url,
+        cwd=repo,
+        timeout=20.0,
+        on_line=lambda line: None,
     )
-    result = run(argv, tmp_path, OHPEN_ENV="prod", OHPEN_ROLLBACK_MODE="dry-run")
-    assert result.output == ["prod dry-run", "True"]
+    assert result.exit_code == 0, result.output
+    told: dict[str, Any] = json.loads(result.output[-1])
+    assert told["cwd"] == str(repo)
+    return told
 
 
-def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path: Path) -> None:
-    """A hung rollback is stopped, the whole process group with it, and the run goes on."""
-    shell_script(
-        tmp_path / "hang.sh",
-        "sleep 30 &\necho $! > child.pid\necho started\nsleep 30\necho never\n",
+def test_the_command_is_told_the_environment_mode_detection_and_interpreter(
+    tmp_path: Path,
+) -> None:
+    """scripts/rollback_terraform.sh runs ``$OHPEN_PYTHON -m pytest_ohpen.cli``: the
+    interpreter that has the plugin, whatever python3 on PATH is."""
+    handoff = rollback_handoff(
+        _env(), None, "dry-run", detected_at="2024-05-01T10:00:00Z", approved_by=None
     )
-    started = time.monotonic()
-    result = run(["./hang.sh"], tmp_path, timeout=1.0)
-    elapsed = time.monotonic() - started
-    child = int((tmp_path / "child.pid").read_text())
-    try:
-        assert result.timed_out
-        assert result.error is not None
-        assert "timed out" in result.error
-        assert result.output == ["started"]
-        assert result.exit_code is not None
-        assert result.exit_code < 0  # ended by a signal
-        assert 1.0 <= elapsed < 5.0
-        assert result.duration_seconds < 5.0
-        assert wait_gone(child)
-        wait_reaped(child)
-        with pytest.raises(ProcessLookupError):
-            os.kill(child, 0)
-    finally:
-        if alive(child):
-            os.kill(child, signal.SIGKILL)
+    env = _told(tmp_path, handoff, None)["env"]
+    assert env["OHPEN_ENV"] == "staging"
+    assert env["OHPEN_ROLLBACK_MODE"] == "dry-run"
+    assert env["OHPEN_DETECTED_AT"] == "2024-05-01T10:00:00Z"
+    assert env["OHPEN_PYTHON"] == sys.executable
+    assert "OHPEN_DRILL" not in env and "OHPEN_EMBEDDED_ENDPOINT" not in env
+    assert env["AWS_SECRET_ACCESS_KEY"] == "fake-secret-ohpen-test-do-not-leak"  # inherited
 
 
-def test_a_child_that_ignores_sigterm_is_killed_too(
+def test_an_embedded_account_command_gets_the_fake_keys_and_none_of_ours(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ "The command was stopped" must be true of the whole group, not only of its leader."""
-    monkeypatch.setattr(trigger, "KILL_GRACE_SECONDS", 1.0)
-    shell_script(
-        tmp_path / "hang.sh",
-        "sh -c 'trap \"\" TERM; sleep 30' </dev/null >/dev/null 2>&1 &\n"
-        "echo $! > child.pid\n"
-        "sleep 30\n",
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-real-session-token")
+    monkeypatch.setenv("AWS_PROFILE", "prod-admin")
+    url = "http://127.0.0.1:4566"
+    handoff = rollback_handoff(
+        _env(emulated=True), url, "apply", detected_at=None, approved_by="alice", drill=True
     )
-    result = run(["./hang.sh"], tmp_path, timeout=1.0)
-    child = int((tmp_path / "child.pid").read_text())
-    try:
-        assert result.timed_out
-        assert wait_gone(child, seconds=2.0)
-    finally:
-        if alive(child):
-            os.kill(child, signal.SIGKILL)
+    env = _told(tmp_path, handoff, url)["env"]
+    assert env["OHPEN_EMBEDDED_ENDPOINT"] == url and env["AWS_ENDPOINT_URL"] == url
+    assert env["AWS_ACCESS_KEY_ID"] == EMBEDDED_CREDENTIALS["aws_access_key_id"]
+    assert env["AWS_SECRET_ACCESS_KEY"] == EMBEDDED_CREDENTIALS["aws_secret_access_key"]
+    assert "AWS_SESSION_TOKEN" not in env and "AWS_PROFILE" not in env
+    assert (env["OHPEN_ROLLBACK_APPROVED_BY"], env["OHPEN_DRILL"]) == ("alice", "1")

@@ -19,11 +19,21 @@ from pytest_ohpen.checks.glue import NOT_FOUND as GLUE_NOT_FOUND
 from pytest_ohpen.checks.stepfunctions import NOT_FOUND as SFN_NOT_FOUND
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
 from pytest_ohpen.terraform import state_versions as statefile
+from pytest_ohpen.terraform import target
+from pytest_ohpen.terraform.target import TargetError as TargetError
+from pytest_ohpen.terraform.target import choose_target
 
 EXPLICIT = "--target-state-version"
 KNOWN_GOOD = "known-good mark"
 PREVIOUS = "previous version"
 LATEST = "latest version"
+SOURCES = {
+    target.EXPLICIT: EXPLICIT,
+    target.KNOWN_GOOD: KNOWN_GOOD,
+    target.PREVIOUS: PREVIOUS,
+    target.LATEST: LATEST,
+}
+"""How a message names each reason of the target choice."""
 HASH_SHOWN = 12
 """Hex digits of a definition hash shown in a message: enough to tell two apart."""
 
@@ -41,10 +51,6 @@ class TargetState:
 
     def __str__(self) -> str:
         return f"target state version {self.version_id} (serial {self.serial}, {self.source})"
-
-
-class TargetError(ValueError):
-    """The asked-for target state version cannot be used; ``str(error)`` is one line."""
 
 
 def recorded_attributes(
@@ -160,32 +166,17 @@ def resolve_target(
 ) -> TargetState | None:
     """The state version to compare with, read from the backend; None: no known target.
 
-    ``choice`` is a version id, "latest", "previous" (the newest version before the
-    latest), or None: the newest of ``known_good_ids`` (newest first) still stored.
+    Chosen as the readiness report chooses it (``terraform.target.choose_target``):
+    ``choice`` is a version id, "latest" or "previous"; None means the newest of
+    ``known_good_ids`` (newest first) still stored and not current. Without a mark there
+    is no target: merely "the previous version" is, after a rollback, the broken release.
     A choice that cannot be met is a TargetError; AWS errors propagate.
     """
     versions = statefile.list_versions(s3, bucket, key)
-    live = [v for v in versions if not v.is_delete_marker]
-    ids = {v.version_id for v in live}
-    where = f"s3://{bucket}/{key}"
-    hint = "list them with `ohpen state versions --env NAME`"
-    if choice is None:
-        chosen = next((i for i in known_good_ids if i in ids), None)
-        return None if chosen is None else _read(s3, bucket, key, chosen, KNOWN_GOOD)
-    # As the readiness report counts: a delete marker on top means there is no latest.
-    latest = versions[0] if versions and not versions[0].is_delete_marker else None
-    if choice == "latest":
-        if latest is None:
-            raise TargetError(f"{EXPLICIT} latest: {where} has no current version; {hint}")
-        return _read(s3, bucket, key, latest.version_id, LATEST)
-    if choice == "previous":
-        earlier = [v for v in live if v is not latest]
-        if not earlier:
-            raise TargetError(f"{EXPLICIT} previous: {where} has no earlier version; {hint}")
-        return _read(s3, bucket, key, earlier[0].version_id, PREVIOUS)
-    if choice not in ids:
-        raise TargetError(f"{EXPLICIT} {choice}: no such version of {where}; {hint}")
-    return _read(s3, bucket, key, choice, EXPLICIT)
+    chosen = choose_target(versions, known_good_ids, choice, where=f"s3://{bucket}/{key}")
+    if chosen is None or chosen.is_fallback:
+        return None
+    return _read(s3, bucket, key, chosen.version.version_id, SOURCES[chosen.reason])
 
 
 def _read(s3: Any, bucket: str, key: str, version_id: str, source: str) -> TargetState:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -47,26 +46,13 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_rollback)
 
 
-INITIATORS = ("trigger", "operator", "drill")
-
-
-def _initiator() -> str:
-    """Who started this, for the metrics' automated/manual split: the drill, the plugin's
-    trigger, an automated pipeline that says so (OHPEN_ROLLBACK_INITIATED_BY=trigger, e.g. the
-    CD workflow's approval-gated job), or else an operator."""
-    if os.environ.get("OHPEN_DRILL"):
-        return "drill"
-    said = os.environ.get("OHPEN_ROLLBACK_INITIATED_BY", "")
-    if said in INITIATORS:
-        return said
-    return "trigger" if os.environ.get("OHPEN_ROLLBACK_MODE") else "operator"
-
-
 def run_rollback(args: argparse.Namespace) -> int:
     """Exit 0 when the dry-run review allows apply or the apply (and verify) succeeded."""
     from pytest_ohpen.records.identity import operator_identity
+    from pytest_ohpen.rollback.handoff import from_env
     from pytest_ohpen.rollback.reapply import RollbackRequest, rollback_terraform
 
+    told = from_env()  # what the trigger, the drill or a CD workflow says (OHPEN_*)
     with open_run(args) as run:
         outcome = rollback_terraform(
             RollbackRequest(
@@ -79,18 +65,14 @@ def run_rollback(args: argparse.Namespace) -> int:
                 apply=args.apply,
                 allow_destroy=args.allow_destroy,
                 verify=args.verify,
-                reason="quarterly rollback drill" if os.environ.get("OHPEN_DRILL") else args.reason,
+                reason="quarterly rollback drill" if told.drill else args.reason,
                 operator={
                     **operator_identity(run.caller_arn),
-                    **(
-                        {"approved_by": os.environ["OHPEN_ROLLBACK_APPROVED_BY"]}
-                        if os.environ.get("OHPEN_ROLLBACK_APPROVED_BY")
-                        else {}
-                    ),
+                    **({"approved_by": told.approved_by} if told.approved_by else {}),
                 },
                 targets_file=run.settings.targets,
-                initiated_by=_initiator(),
-                detected_at=os.environ.get("OHPEN_DETECTED_AT"),
+                initiated_by=told.initiator,
+                detected_at=told.detected_at,
             )
         )
     return EXIT_OK if outcome.succeeded else EXIT_NO

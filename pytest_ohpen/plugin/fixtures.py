@@ -153,7 +153,7 @@ def ohpen_drill(pytestconfig: pytest.Config) -> Iterator[DrillRun]:
 
     run = run_of(pytestconfig)
     fault, resource = choose_fault(run.settings.drill_fault, run.environment)
-    drill = DrillRun(run.environment, fault, resource)
+    drill = DrillRun(run.environment, fault, resource, run.repo, run.clients.endpoint_url)
     yield drill
     record = run.audit_store().write(KIND, run.environment.name, drill.record())
     data = record.data

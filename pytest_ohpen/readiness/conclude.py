@@ -8,15 +8,12 @@ The second half of what the plugin does when checks end, after
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
-from pytest_ohpen.context import EMBEDDED_ENDPOINT_VARIABLE
 from pytest_ohpen.readiness.decide import NOT_NEEDED
 from pytest_ohpen.readiness.render import (
     as_data,
@@ -28,7 +25,14 @@ from pytest_ohpen.readiness.render import (
 from pytest_ohpen.readiness.report import Report, TriggerRecord
 from pytest_ohpen.records.identity import operator_identity
 from pytest_ohpen.records.redact import redact_text
-from pytest_ohpen.rollback.trigger import CommandError, build_command, decide_trigger, run_command
+from pytest_ohpen.rollback.handoff import Handoff
+from pytest_ohpen.rollback.trigger import (
+    CommandError,
+    build_command,
+    decide_trigger,
+    rollback_handoff,
+    run_rollback,
+)
 from pytest_ohpen.util.files import write_atomic
 from pytest_ohpen.util.jsonable import iso_utc
 
@@ -37,14 +41,6 @@ if TYPE_CHECKING:
     from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.records.store import AuditStore
 
-CREDENTIAL_VARIABLES = (
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
 
 
 @dataclass
@@ -168,13 +164,13 @@ def _trigger(run: ReadinessRun, report: Report) -> TriggerRecord:
         return replace(record, error=str(error))
     record = replace(record, command=tuple(argv))
     run.write_line(f"ohpen: rollback ({decision.mode}): {' '.join(argv)}")
-    detected_at = iso_utc(report.generated_at)
-    result = run_command(
+    result = run_rollback(
         argv,
-        run.repo,
-        env.rollback.timeout,
-        _command_env(run, decision.mode, detected_at),
-        lambda line: run.write_line(f"  | {redact_text(line)}"),
+        _handoff(run, decision.mode, iso_utc(report.generated_at)),
+        endpoint_url=run.clients.endpoint_url,
+        cwd=run.repo,
+        timeout=env.rollback.timeout,
+        on_line=lambda line: run.write_line(f"  | {redact_text(line)}"),
     )
     return replace(
         record,
@@ -186,29 +182,16 @@ def _trigger(run: ReadinessRun, report: Report) -> TriggerRecord:
     )
 
 
-def _command_env(run: ReadinessRun, mode: str, detected_at: str) -> dict[str, str | None]:
-    """What the rollback command is told: the environment, the mode, the embedded endpoint.
+def _handoff(run: ReadinessRun, mode: str, detected_at: str) -> Handoff:
+    """What the rollback command is told (the same hand-off the drill gives it)."""
+    return rollback_handoff(
+        run.env,
+        run.clients.endpoint_url,
+        mode,
+        detected_at=detected_at,
+        approved_by=run.approved_by,
+    )
 
-    For the embedded account the command gets its fixed fake keys, and the caller's own
-    credentials are removed: real credentials are never sent to an emulator.
-    """
-    # OHPEN_PYTHON: scripts/*.sh run `$OHPEN_PYTHON -m pytest_ohpen.cli`, this interpreter.
-    extra: dict[str, str | None] = {
-        "OHPEN_ENV": run.env.name,
-        "OHPEN_ROLLBACK_MODE": mode,
-        "OHPEN_DETECTED_AT": detected_at,
-        "OHPEN_PYTHON": sys.executable,
-    }
-    if run.approved_by:
-        extra["OHPEN_ROLLBACK_APPROVED_BY"] = run.approved_by
-    if run.clients.endpoint_url:
-        extra["AWS_ENDPOINT_URL"] = run.clients.endpoint_url
-    if run.env.emulated and run.clients.endpoint_url:
-        extra[EMBEDDED_ENDPOINT_VARIABLE] = run.clients.endpoint_url
-        extra.update({name: None for name in CREDENTIAL_VARIABLES})
-        extra["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
-        extra["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
-    return extra
 
 
 def _write_report(path: Path, report: Report) -> list[Path]:

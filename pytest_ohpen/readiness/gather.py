@@ -19,7 +19,7 @@ from pytest_ohpen.checks.stepfunctions import state_machine_arn
 from pytest_ohpen.readiness import git_facts as gitinfo
 from pytest_ohpen.readiness import work_in_progress as running
 from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
-from pytest_ohpen.terraform import locks
+from pytest_ohpen.terraform import locks, target
 from pytest_ohpen.terraform import state_versions as statefile
 
 if TYPE_CHECKING:
@@ -106,18 +106,13 @@ def _state(
     )
     if versions is None:
         return None  # unknown, and recorded as unverified: the verdict blocks on that
-    live = [v for v in versions if not v.is_delete_marker]
-    current_version = versions[0] if versions and not versions[0].is_delete_marker else None
-    others = [v for v in live if v is not current_version]
-    target_version, source, mark = None, None, None
-    by_id = {v.version_id: v for v in others}
-    for candidate in marks:
-        if candidate.get("state_version_id") in by_id:
-            target_version = by_id[candidate["state_version_id"]]
-            source, mark = "known_good", candidate
-            break
-    if target_version is None and others:
-        target_version, source = others[0], "previous"
+    current_version = target.current_version(versions)
+    ids = [str(m["state_version_id"]) for m in marks if m.get("state_version_id")]
+    chosen = target.choose_target(versions, ids, where=where)
+    target_version, source = (chosen.version, chosen.reason) if chosen else (None, None)
+    mark = None
+    if chosen is not None and chosen.reason == target.KNOWN_GOOD:
+        mark = next(m for m in marks if m.get("state_version_id") == chosen.version.version_id)
 
     def read(version: statefile.StateVersion | None) -> VersionFacts | None:
         if version is None:

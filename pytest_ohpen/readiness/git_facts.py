@@ -9,15 +9,13 @@ Git problems never raise: they end up in ``GitFacts.error``.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_ohpen.util.git import GitError, git
+
 GIT_TIMEOUT = 10.0
 """Seconds each git command may take."""
-REDIRECTING_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
-"""Variables that would make git look at another repository than ``repo`` (as in a hook)."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +33,6 @@ class GitFacts:
     error: str | None
 
 
-class _GitFailed(Exception):
-    """A git command could not run or answer; the message is the one-line error."""
-
-
 def git_facts(repo: Path, target_ref: str = "HEAD~1") -> GitFacts:
     """HEAD, what ``target_ref`` resolves to, and whether the working tree is dirty."""
     head: str | None = None
@@ -49,7 +43,7 @@ def git_facts(repo: Path, target_ref: str = "HEAD~1") -> GitFacts:
         error = f"not a directory: {repo}"
         return GitFacts(repo, head, target_ref, target, dirty, error)
     try:
-        result = _git(repo, "rev-parse", "HEAD")
+        result = git(repo, "rev-parse", "HEAD", timeout=GIT_TIMEOUT)
         if result.returncode == 0:
             head = result.stdout.strip()
         else:
@@ -59,11 +53,11 @@ def git_facts(repo: Path, target_ref: str = "HEAD~1") -> GitFacts:
         target = _resolve(repo, target_ref)
         if target is None and error is None:
             error = f"cannot resolve {target_ref!r} to a commit"
-        status = _git(repo, "status", "--porcelain", "--untracked-files=normal")
+        status = git(repo, "status", "--porcelain", "--untracked-files=normal", timeout=GIT_TIMEOUT)
         if status.returncode != 0:
-            raise _GitFailed(f"git status failed in {repo}: {_first_line(status.stderr)}")
+            raise GitError(f"git status failed in {repo}: {_first_line(status.stderr)}")
         dirty = bool(status.stdout.strip())
-    except _GitFailed as failure:
+    except GitError as failure:
         error = error or str(failure)
     return GitFacts(repo, head, target_ref, target, dirty, error)
 
@@ -72,7 +66,7 @@ def _resolve(repo: Path, ref: str) -> str | None:
     """The commit ``ref`` names, or None; a ref that looks like an option names nothing."""
     if not ref or ref.startswith("-"):
         return None
-    result = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    result = git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", timeout=GIT_TIMEOUT)
     sha = result.stdout.strip()
     return sha if result.returncode == 0 and sha else None
 
@@ -83,31 +77,6 @@ def _rev_parse_head_error(repo: Path, stderr: str) -> str:
     if "unknown revision" in stderr or "ambiguous argument 'HEAD'" in stderr:
         return f"HEAD names no commit (no commits yet?) in {repo}"
     return f"git rev-parse HEAD failed in {repo}: {_first_line(stderr)}"
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C repo <args>`` read-only, in English, without a prompt."""
-    env = {k: v for k, v in os.environ.items() if k not in REDIRECTING_ENV}
-    env.update(LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
-    command = ["git", "-C", str(repo), *args]
-    try:
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=GIT_TIMEOUT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise _GitFailed("git is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise _GitFailed(f"git {args[0]} timed out after {GIT_TIMEOUT:g} s in {repo}") from None
-    except OSError as oserror:
-        raise _GitFailed(f"cannot run git: {oserror}") from None
 
 
 def _first_line(text: str) -> str:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pytest_ohpen.aws.clients import AwsClients
@@ -167,6 +168,11 @@ class DrillRun:
     env: Environment
     fault: DrillFault
     resource: str
+    repo: Path
+    """Where the rollback command runs, as the trigger's: the run's repository (the
+    environment's terraform.repo, else the rootdir)."""
+    endpoint_url: str | None = None
+    """The run's AWS endpoint (the embedded account's, or the environment's)."""
     clock: Callable[[], float] = time.monotonic
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     marks: dict[str, float] = field(default_factory=dict)
@@ -189,6 +195,52 @@ class DrillRun:
                 "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             }
         )
+
+    def roll_back_by_command(
+        self, state_version: str | None, on_line: Callable[[str], None] = print
+    ) -> dict[str, Any]:
+        """The environment's rollback command with --apply, approved by the drill: built,
+        told (``OHPEN_*``) and run exactly as the plugin's trigger does, in ``repo``."""
+        from pytest_ohpen.rollback.trigger import (
+            CommandError,
+            build_command,
+            rollback_handoff,
+            run_rollback,
+        )
+
+        try:
+            argv = build_command(
+                self.env.rollback.command,
+                "apply",
+                {"env": self.env.name, "target_ref": "HEAD", "state_version": state_version},
+            )
+        except CommandError as error:
+            return {"mode": "apply", "ok": False, "error": str(error)}
+        detected = next((s["at"] for s in self.steps if s["step"] == "detect"), None)
+        handoff = rollback_handoff(
+            self.env,
+            self.endpoint_url,
+            "apply",
+            detected_at=detected,
+            approved_by="drill",
+            drill=True,
+        )
+        result = run_rollback(
+            argv,
+            handoff,
+            endpoint_url=self.endpoint_url,
+            cwd=self.repo,
+            timeout=self.env.rollback.timeout,
+            on_line=on_line,
+        )
+        return {
+            "mode": "apply",
+            "command": argv,
+            "exit_code": result.exit_code,
+            "ok": result.ok,
+            "error": result.error,
+            "seconds": round(result.duration_seconds, 3),
+        }
 
     def seconds(self, start: str, end: str) -> float | None:
         if start in self.marks and end in self.marks:

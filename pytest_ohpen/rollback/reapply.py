@@ -9,7 +9,6 @@ incident record.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from pytest_ohpen.terraform.binary import (
     terraform_version,
 )
 from pytest_ohpen.terraform.plan_review import PlanReview, render_review, review_plan
+from pytest_ohpen.util import process
 from pytest_ohpen.util.files import write_atomic
 
 if TYPE_CHECKING:
@@ -234,23 +234,17 @@ def _verify(req: RollbackRequest) -> str:
     if req.targets_file:
         argv += ["--targets", str(req.targets_file)]
     req.write_line("verify: " + " ".join(argv[2:]))
-    try:
-        done = subprocess.run(
-            argv,
-            cwd=req.suites.parent,
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=req.timeout,
-        )
-    except subprocess.TimeoutExpired:
+    done = process.run(argv, timeout=req.timeout, cwd=req.suites.parent, capture=True)
+    if done.timed_out:
         return f"smoke tests timed out after {req.timeout:g} s"
-    for line in done.stdout.splitlines()[-5:]:
+    if done.error is not None:
+        return f"smoke tests did not run: {done.error}"
+    for line in done.stdout.decode(errors="replace").splitlines()[-5:]:
         req.write_line(f"  | {line}")
     return (
         "smoke tests passed"
-        if done.returncode == 0
-        else (f"smoke tests failed (exit code {done.returncode})")
+        if done.exit_code == 0
+        else (f"smoke tests failed (exit code {done.exit_code})")
     )
 
 

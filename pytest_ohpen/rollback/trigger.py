@@ -1,5 +1,5 @@
 """The rollback trigger at the end of a failed run: which mode it may run in (pure gate)
-and running the environment's rollback command (I/O).
+and running the environment's rollback command (I/O), for the plugin and the drill alike.
 
 Dry-run is the default and changes nothing. Apply needs four things at once:
 ``auto_apply = true`` for the environment, an approver, a READY verdict and no veto;
@@ -8,22 +8,24 @@ without any one of them the trigger falls back to dry-run and says exactly why.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import threading
-import time
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.readiness.decide import NOT_NEEDED, READY
+from pytest_ohpen.rollback.handoff import Handoff
+from pytest_ohpen.util import process
+from pytest_ohpen.util.process import ProcessResult
+
+if TYPE_CHECKING:
+    from pytest_ohpen.config.environments import Environment
 
 MODE_FLAGS = {"dry-run": "--dry-run", "apply": "--apply"}
 """Appended to the command: the playbook script's flags."""
-KILL_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -84,83 +86,64 @@ def build_command(
     return [*filled, MODE_FLAGS[mode]]
 
 
-@dataclass
-class CommandResult:
-    """What running the command gave: exit code, time, output (as streamed)."""
+CREDENTIAL_VARIABLES = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+"""Removed from an embedded-account command's environment: nothing real reaches an emulator."""
 
-    exit_code: int | None
-    duration_seconds: float
-    output: list[str] = field(default_factory=list)
-    timed_out: bool = False
-    error: str | None = None
+
+def rollback_handoff(
+    env: Environment,
+    endpoint_url: str | None,
+    mode: str,
+    *,
+    detected_at: str | None,
+    approved_by: str | None,
+    drill: bool = False,
+) -> Handoff:
+    """What the trigger (and the drill) tell the rollback command: the environment, the
+    mode, when the failure was detected, the approver, this interpreter (``OHPEN_PYTHON``)
+    and, for the embedded account, where it runs."""
+    return Handoff(
+        env=env.name,
+        mode=mode,
+        detected_at=detected_at,
+        approved_by=approved_by,
+        drill=drill,
+        embedded_endpoint=endpoint_url if env.emulated and endpoint_url else None,
+        python=sys.executable,
+    )
 
 
-def run_command(
+def command_env(handoff: Handoff, endpoint_url: str | None) -> dict[str, str | None]:
+    """The environment laid over ours for the command: the hand-off, the endpoint and, for
+    the embedded account, its fixed fake keys instead of any of the caller's credentials."""
+    extra: dict[str, str | None] = dict(handoff.to_env())
+    if endpoint_url:
+        extra["AWS_ENDPOINT_URL"] = endpoint_url
+    if handoff.embedded_endpoint:
+        extra.update(dict.fromkeys(CREDENTIAL_VARIABLES))
+        extra["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
+        extra["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
+    return extra
+
+
+def run_rollback(
     argv: list[str],
+    handoff: Handoff,
+    *,
+    endpoint_url: str | None,
     cwd: Path,
     timeout: float,
-    extra_env: Mapping[str, str | None],
     on_line: Callable[[str], None],
-) -> CommandResult:
-    """Run ``argv`` in its own process group, stream each output line to ``on_line`` and keep
-    it, and kill the group when ``timeout`` passes. ``extra_env`` adds to this process's
-    environment; a None value removes that variable."""
-    executable = Path(argv[0])
-    if not executable.is_absolute() and os.sep in argv[0]:
-        argv = [str(cwd / executable), *argv[1:]]
-    started = time.monotonic()
-    try:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env={k: v for k, v in {**os.environ, **extra_env}.items() if v is not None},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-    except OSError as error:  # missing, not executable, no shebang (exec format error), ...
-        return CommandResult(
-            None, time.monotonic() - started, error=f"cannot run {argv[0]}: {error.strerror}"
-        )
-    result = CommandResult(None, 0.0)
-    reader = threading.Thread(target=_pump, args=(process, result, on_line), daemon=True)
-    reader.start()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        result.timed_out = True
-        result.error = f"timed out after {timeout:g} s; the command was stopped"
-        _kill_group(process)
-    reader.join(timeout=KILL_GRACE_SECONDS)
-    result.exit_code = process.returncode
-    result.duration_seconds = time.monotonic() - started
-    return result
-
-
-def _pump(
-    process: subprocess.Popen[str], result: CommandResult, on_line: Callable[[str], None]
-) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        line = line.rstrip("\n")
-        result.output.append(line)
-        on_line(line)
-
-
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    """SIGTERM the command's process group, give it the grace period, then SIGKILL whatever
-    of the group is left (a child may ignore SIGTERM even when the leader obeys it)."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=KILL_GRACE_SECONDS)
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    process.wait()
+) -> ProcessResult:
+    """Run the built rollback command in ``cwd`` (the repository: a relative script path is
+    its script) with the hand-off, streaming its lines; stopped at ``timeout``."""
+    return process.run(
+        argv, timeout=timeout, cwd=cwd, env=command_env(handoff, endpoint_url), on_line=on_line
+    )

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_ohpen.errors import OhpenError
-
-GIT_TIMEOUT = 60.0
+from pytest_ohpen.util.git import GitError, git_output
 
 
-class WorktreeError(OhpenError):
-    """The ref does not resolve, or git cannot make the worktree."""
+class WorktreeError(GitError):
+    """The ref does not resolve to a commit."""
 
 
 @dataclass(frozen=True)
@@ -28,38 +25,19 @@ class Worktree:
     commit: str
 
 
-def _git(repo: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise WorktreeError("git is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise WorktreeError(f"git {args[0]} timed out in {repo}") from None
-    if done.returncode != 0:
-        detail = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise WorktreeError(f"git {args[0]} in {repo}: {detail}")
-    return done.stdout.strip()
-
-
 def resolve(repo: Path, ref: str) -> str:
     """The full commit id ``ref`` names in ``repo``; a clear error when it names none."""
     if not ref or ref.startswith("-"):
         raise WorktreeError(f"cannot resolve {ref!r} to a commit in {repo}")
     try:
-        return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except WorktreeError:
+        return git_output(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError:
         raise WorktreeError(f"cannot resolve {ref!r} to a commit in {repo}") from None
 
 
 def head(repo: Path) -> str:
     """The commit the operator's checkout is at."""
-    return _git(repo, "rev-parse", "HEAD")
+    return git_output(repo, "rev-parse", "HEAD")
 
 
 @contextmanager
@@ -70,12 +48,12 @@ def temporary_worktree(repo: Path, ref: str) -> Iterator[Worktree]:
     parent = Path(tempfile.mkdtemp(prefix="ohpen-rollback-"))
     path = parent / "worktree"
     try:
-        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
+        git_output(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
         yield Worktree(path, ref, commit)
     finally:
         if path.exists():
-            with suppress(WorktreeError):
-                _git(repo, "worktree", "remove", "--force", str(path))
+            with suppress(GitError):
+                git_output(repo, "worktree", "remove", "--force", str(path))
         shutil.rmtree(parent, ignore_errors=True)
-        with suppress(WorktreeError):
-            _git(repo, "worktree", "prune")
+        with suppress(GitError):
+            git_output(repo, "worktree", "prune")

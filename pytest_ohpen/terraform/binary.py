@@ -9,13 +9,10 @@ on the lock, not overwrite its state. A failed step is one :class:`TerraformErro
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
 from pytest_ohpen.errors import OhpenError
-from pytest_ohpen.rollback.trigger import KILL_GRACE_SECONDS, run_command
+from pytest_ohpen.util import process
 
 if TYPE_CHECKING:
     from pytest_ohpen.config.environments import Terraform
@@ -83,8 +80,8 @@ def _executable(name: str, search_path: str) -> str | None:
 
 def terraform_version(binary: str, env: Mapping[str, str]) -> str:
     """The binary's version, e.g. "1.0.3", from ``terraform version -json``."""
-    completed = _capture([binary, "version", "-json"], None, env, VERSION_TIMEOUT, "version")
-    text = completed.stdout.decode(errors="replace")
+    stdout = _capture([binary, "version", "-json"], None, env, VERSION_TIMEOUT, "version")
+    text = stdout.decode(errors="replace")
     try:
         version = json.loads(text)["terraform_version"]
     except (ValueError, KeyError, TypeError):
@@ -190,9 +187,9 @@ class TerraformRunner:
 
     def show_json(self, plan_file: Path) -> dict[str, Any]:
         """The saved plan as ``terraform show -json`` prints it (not streamed)."""
-        completed = self._capture("show", ["show", "-json", "-no-color", str(plan_file)])
+        stdout = self._capture("show", ["show", "-json", "-no-color", str(plan_file)])
         try:
-            document = json.loads(completed.stdout)
+            document = json.loads(stdout)
         except ValueError as error:
             raise TerraformError(
                 f"terraform show -json {plan_file}: output is not JSON ({error})"
@@ -207,14 +204,18 @@ class TerraformRunner:
 
     def state_pull(self) -> bytes:
         """The backend's current state, as stored (``terraform state pull``)."""
-        return self._capture("state pull", ["state", "pull"]).stdout
+        return self._capture("state pull", ["state", "pull"])
 
     def _environment(self) -> dict[str, str]:
         return {**self.env, **AUTOMATION_ENV}
 
     def _stream(self, step: str, args: list[str]) -> None:
-        result = run_command(
-            [self.binary, *args], self.workdir, self.timeout, self._environment(), self.on_line
+        result = process.run(
+            [self.binary, *args],
+            timeout=self.timeout,
+            cwd=self.workdir,
+            env=self._environment(),
+            on_line=self.on_line,
         )
         if result.error is not None:
             raise TerraformError(f"terraform {step}: {result.error}")
@@ -224,51 +225,26 @@ class TerraformRunner:
                 f"{last_error_line(result.output)}"
             )
 
-    def _capture(self, step: str, args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    def _capture(self, step: str, args: list[str]) -> bytes:
         return _capture([self.binary, *args], self.workdir, self._environment(), self.timeout, step)
 
 
 def _capture(
     argv: list[str], cwd: Path | None, env: Mapping[str, str], timeout: float, step: str
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``argv`` in its own process group, keep stdout and stderr apart, kill the group
-    on timeout; a failure is a TerraformError naming ``step``."""
-    try:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env={**os.environ, **env, **AUTOMATION_ENV},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as error:
-        raise TerraformError(f"terraform {step}: cannot run {argv[0]}: {error.strerror}") from None
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
+) -> bytes:
+    """Run ``argv`` with stdout and stderr apart and return stdout; a failure is a
+    TerraformError naming ``step`` (its message from stderr)."""
+    result = process.run(
+        argv, timeout=timeout, cwd=cwd, env={**env, **AUTOMATION_ENV}, capture=True
+    )
+    if result.error is not None:
+        raise TerraformError(f"terraform {step}: {result.error}")
+    if result.exit_code != 0:
         raise TerraformError(
-            f"terraform {step}: timed out after {timeout:g} s; the command was stopped"
-        ) from None
-    if process.returncode != 0:
-        lines = stderr.decode(errors="replace").splitlines()
-        raise TerraformError(
-            f"terraform {step} failed (exit code {process.returncode}): {last_error_line(lines)}"
+            f"terraform {step} failed (exit code {result.exit_code}): "
+            f"{last_error_line(result.stderr_lines())}"
         )
-    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, give it the grace period, then SIGKILL what is left."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.communicate(timeout=KILL_GRACE_SECONDS)
+    return result.stdout
 
 
 def last_error_line(lines: list[str]) -> str:

@@ -11,8 +11,6 @@ is caught.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from pytest_ohpen.aws.clients import AwsClients
@@ -99,7 +97,9 @@ def test_4_roll_back(
             print(f"\n{note}")
         ohpen_drill.rollback = {"mode": "re-provision", "ok": True, "note": note}
     else:
-        ohpen_drill.rollback = _apply_rollback(ohpen_env, baseline)
+        ohpen_drill.rollback = ohpen_drill.roll_back_by_command(
+            baseline.version_id if baseline else None
+        )
     ohpen_drill.mark("rollback_done")
     ok = bool(ohpen_drill.rollback.get("ok"))
     ohpen_drill.step(
@@ -138,40 +138,3 @@ def test_5_post_rollback_is_green(
         ohpen_drill.mark("green")
     ohpen_drill.step("post-rollback", not failures, "; ".join(failures) or "all green")
     assert not failures, "still red after the rollback: " + "; ".join(failures)
-
-
-def _apply_rollback(env: Environment, baseline: TargetState | None) -> dict[str, object]:
-    """The environment's rollback command with --apply, approved by the drill."""
-    from pathlib import Path
-
-    from pytest_ohpen.rollback.trigger import CommandError, build_command, run_command
-
-    try:
-        argv = build_command(
-            env.rollback.command,
-            "apply",
-            {
-                "env": env.name,
-                "target_ref": "HEAD",
-                "state_version": baseline.version_id if baseline else None,
-            },
-        )
-    except CommandError as error:
-        return {"mode": "apply", "ok": False, "error": str(error)}
-    started = time.monotonic()
-    repo = env.terraform.repo if env.terraform and env.terraform.repo else Path.cwd()
-    result = run_command(
-        argv,
-        repo,
-        env.rollback.timeout,
-        {"OHPEN_ROLLBACK_APPROVED_BY": "drill", "OHPEN_DRILL": "1"},
-        print,
-    )
-    return {
-        "mode": "apply",
-        "command": argv,
-        "exit_code": result.exit_code,
-        "ok": result.exit_code == 0,
-        "error": result.error,
-        "seconds": round(time.monotonic() - started, 3),
-    }
