@@ -10,13 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import accounts
 import boto3
 import pytest
-from conftest import moto_clients
+from accounts import STATE_BUCKET, STATE_KEY
 
 from pytest_ohpen import cli
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, Stack
 from pytest_ohpen.terraform.restore_apply import (
     RestoreResult,
     StateConflict,
@@ -27,13 +26,12 @@ from pytest_ohpen.terraform.restore_plan import plan_restore
 from pytest_ohpen.terraform.state_versions import list_versions, read_version
 
 REGION = "eu-west-1"
-STATE_ONLY = Stack((), (), (), (), failure_topic=None, alarms=(), lock_table=None)
 EARLIER = b"an earlier backup the operator kept\n"
 
 
 @pytest.fixture
 def s3(fresh_moto: str) -> Any:
-    provision(moto_clients(fresh_moto, name="prod"), STATE_ONLY)
+    accounts.three_applies(fresh_moto)
     return boto3.client("s3", endpoint_url=fresh_moto, region_name=REGION)
 
 

@@ -49,8 +49,9 @@ LOCK_TABLE: Final = "ohpen-terraform-locks"
 LOCK_ID: Final = f"{BUCKET}/{KEY}"
 LINEAGE: Final = "6f2d1c3e-8a4b-4c5d-9e0f-1a2b3c4d5e6f"
 FAKE_VERSION: Final = "1.5.0"
-REAL_TERRAFORM: Final = Path("/work/venv/bin/terraform")
-TESTS: Final = Path(__file__).resolve().parent
+REAL_TERRAFORM: Final = Path(sys.executable).parent / "terraform"
+"""The pinned Terraform 1.0.3 of the test extra, installed next to this Python."""
+TESTS: Final = Path(__file__).resolve().parents[1]
 VALUES: Final = ("first", "second", "third")
 """One commit per value, tagged v1, v2, v3; HEAD holds "third", HEAD~1 "second"."""
 CONFIG: Final = """terraform {

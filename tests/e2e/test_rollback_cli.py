@@ -33,7 +33,7 @@ from test_rollback import (
 
 from pytest_ohpen.rollback.incident import TO_FILL
 
-SCRIPT: Final = Path(__file__).resolve().parents[1] / "scripts" / "rollback_terraform.sh"
+SCRIPT: Final = Path(__file__).resolve().parents[2] / "scripts" / "rollback_terraform.sh"
 
 
 @pytest.fixture

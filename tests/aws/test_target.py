@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import accounts
 import pytest
+from accounts import STATE_BUCKET, STATE_KEY
 from conftest import moto_clients
 
 from pytest_ohpen.checks.configuration import resolve_target
 from pytest_ohpen.config.environments import Resources, Terraform
-from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, Stack
 from pytest_ohpen.readiness.gather import gather
 from pytest_ohpen.records.store import AuditStore
 from pytest_ohpen.terraform.state_versions import StateVersion, list_versions
@@ -89,7 +89,8 @@ def test_readiness_and_the_configuration_checks_pick_the_same_version(
         resources=Resources(buckets=("ohpen-bronze",)),
         terraform=Terraform(state_bucket=STATE_BUCKET, state_key=STATE_KEY),
     )
-    provision(clients, Stack.for_environment(clients.env))
+    accounts.bucket(fresh_moto, "ohpen-bronze")
+    accounts.three_applies(fresh_moto)
     s3 = clients.client("s3")
     newest, _previous, oldest = [v.version_id for v in list_versions(s3, STATE_BUCKET, STATE_KEY)]
     ids = [{"newest": newest, "oldest": oldest}[name] for name in marked]
