@@ -23,6 +23,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import urllib.request
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -157,6 +158,41 @@ def fresh_moto(moto_url: str) -> str:
     request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST", data=b"")
     urllib.request.urlopen(request, timeout=10).read()
     return moto_url
+
+
+@pytest.fixture
+def moto_process(tmp_path: Path) -> Iterator[str]:
+    """A moto server in a process of its own, for an e2e test whose account is changed by
+    several processes: moto's in-process backends are shared by every test of the worker, and
+    some states (a Lambda backend after a drill) survive ``/moto-api/reset``."""
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "moto-server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1).read()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"moto_server exited: {server.returncode}") from None
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("moto_server did not answer within 10 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
 
 
 def moto_clients(url: str, **overrides: Any) -> AwsClients:

@@ -110,15 +110,17 @@ def test_lambda_invocation_passes_when_the_function_runs(deployed: AwsClients) -
 
 def test_lambda_invocation_fails_with_the_function_error(fresh_moto: str) -> None:
     # Without docker and outside stub mode, moto answers every invoke with a function error.
+    # A name of its own: after a docker-mode invoke, moto (in-process, shared by every test of
+    # this worker) cannot create a function of that name again even after a reset.
+    name = "ohpen-invoked-without-docker"
     _moto_config(fresh_moto, lambda_stub=False)
     clients = _clients(fresh_moto)
-    accounts.lambda_function(fresh_moto, "ohpen-read-run-summary")
+    accounts.lambda_function(fresh_moto, name)
     with pytest.raises(
         CheckFailed,
-        match=r"^Lambda ohpen-read-run-summary: invocation failed "
-        r"\(Handled\): .*docker.* in account 123456789012",
+        match=rf"^Lambda {name}: invocation failed \(Handled\): .*docker.* in account 123456789012",
     ):
-        check_lambda_invocable(clients.invoker(), "ohpen-read-run-summary", WHERE)
+        check_lambda_invocable(clients.invoker(), name, WHERE)
 
 
 def _stubbed(client: Any, method: str, **answer: Any) -> Stubber:

@@ -184,7 +184,7 @@ print("re-created", env.resources.glue_jobs[0])
 
 
 def test_the_drills_rollback_command_runs_as_the_trigger_runs_it(
-    pytester: pytest.Pytester, fresh_moto: str, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, moto_process: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Outside the embedded account the drill rolls back with the environment's command,
     exactly as the plugin's trigger starts it: in the rootdir (a relative script is the
@@ -205,7 +205,7 @@ def test_the_drills_rollback_command_runs_as_the_trigger_runs_it(
     staging = {
         "account_id": "123456789012",
         "region": "eu-west-1",
-        "endpoint_url": fresh_moto,
+        "endpoint_url": moto_process,
         "timeout": 20,
         "retry_delay": 0,
         "drills": True,
