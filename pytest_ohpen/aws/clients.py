@@ -79,6 +79,21 @@ class AwsClients:
                 self._clients[service] = self._make(service, self.timeouts)
             return self._clients[service]
 
+    def bounded(self, seconds: float) -> AwsClients:
+        """Clients on this session whose every call, retries included, ends within about
+        ``seconds`` (the run's deadline): this profile's timeouts, shortened to fit."""
+        bounded = AwsClients(self.env, self.endpoint_url, self.profile)
+        attempts = self.timeouts.max_attempts
+        per_attempt = max(0.2, seconds / attempts)
+        connect = min(self.timeouts.connect, max(0.1, per_attempt / 3))
+        bounded.timeouts = ClientTimeouts(
+            connect=connect,
+            read=min(self.timeouts.read, max(0.1, per_attempt - connect)),
+            max_attempts=attempts,
+        )
+        bounded._session = self._session
+        return bounded
+
     def invoker(self) -> Any:
         """A Lambda client for invocations: one attempt only (an invocation is not idempotent),
         and a read timeout that lets the function run for most of the check's budget."""

@@ -1,4 +1,5 @@
-"""What every check shares: where a resource lives, the failure type, AWS error wording."""
+"""What every check shares: where a resource lives, the two ways a check ends badly, and
+how an AWS error is classified and worded."""
 
 from __future__ import annotations
 
@@ -7,6 +8,42 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pytest_ohpen.aws.errors import error_code, error_message, http_status
+
+INCONCLUSIVE_PREFIX = "could not be checked: "
+"""How an inconclusive check's reason starts, after ``<kind> <name>: ``."""
+THROTTLED = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "BandwidthLimitExceeded",
+        "EC2ThrottledException",
+        "PriorRequestNotComplete",
+    }
+)
+"""Error codes that say "ask again later", whatever the HTTP status (some are 400s)."""
+TRANSIENT = frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "IDPCommunicationError",
+    }
+)
+"""Error codes of a service that could not answer (botocore's transient errors)."""
+ACCESS_DENIED = frozenset(
+    {"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"}
+)
 
 
 @dataclass(frozen=True)
@@ -27,9 +64,28 @@ class CheckFailed(AssertionError):
     """
 
 
+class CheckInconclusive(AssertionError):
+    """The check could not be performed (AWS throttled, answered 5xx, reset or timed out,
+    still after botocore's retries): nothing was found wrong, and nothing proven right.
+
+    A sibling of CheckFailed, not a kind of it: code that reads CheckFailed as "unhealthy"
+    must not read this so. pytest still counts it as failed (the run is not green); the
+    readiness report shows it as inconclusive and blocks the rollback verdict.
+    """
+
+
+def is_transient(error: object) -> bool:
+    """Whether an AWS answer says the service could not answer now (5xx, throttling),
+    rather than something about the resource (NoSuchBucket, AccessDenied: 4xx)."""
+    status = http_status(error)
+    code = error_code(error)
+    return code in THROTTLED or code in TRANSIENT or (status is not None and status >= 500)
+
+
 @contextmanager
 def probing(kind: str, name: str, where: Where, not_found: frozenset[str]) -> Iterator[None]:
-    """Turn any AWS error raised inside into a CheckFailed that names the resource.
+    """Turn any AWS error raised inside into a one-line CheckFailed that names the resource,
+    or a CheckInconclusive when AWS could not answer (a transient error, no answer at all).
 
     ``not_found`` lists the service's error codes that mean the resource does not exist.
     """
@@ -38,13 +94,32 @@ def probing(kind: str, name: str, where: Where, not_found: frozenset[str]) -> It
     try:
         yield
     except bex.ClientError as error:
+        if is_transient(error) and error_code(error) not in not_found:
+            raise CheckInconclusive(
+                f"{kind} {name}: {INCONCLUSIVE_PREFIX}{describe_unanswered(error)} {where}"
+            ) from None
         raise CheckFailed(
             f"{kind} {name}: {describe_client_error(error, not_found)} {where}"
         ) from None
     except bex.BotoCoreError as error:
-        raise CheckFailed(
-            f"{kind} {name}: could not be checked ({type(error).__name__}: {error}) {where}"
+        # No answer (reset, refused, timed out) or no request: the resource said nothing.
+        raise CheckInconclusive(
+            f"{kind} {name}: {INCONCLUSIVE_PREFIX}{type(error).__name__}: {error} {where}"
         ) from None
+
+
+def describe_unanswered(error: object) -> str:
+    """A transient error in a few words: 'throttled (SlowDown), still after retries' or
+    'HTTP 503 (ServiceUnavailable: ...), still after retries'."""
+    code = error_code(error)
+    if code in THROTTLED:
+        return f"throttled ({code}), still after retries"
+    status = http_status(error)
+    message = error_message(error).strip()
+    parts = (code if code not in {str(status), "Unknown"} else "", message)
+    said = ": ".join(part for part in parts if part)
+    shown = f"HTTP {status}" if status else code
+    return f"{shown}{f' ({said})' if said and said != shown else ''}, still after retries"
 
 
 def describe_client_error(error: object, not_found: frozenset[str]) -> str:
@@ -53,21 +128,9 @@ def describe_client_error(error: object, not_found: frozenset[str]) -> str:
     status = http_status(error)
     if code in not_found:
         return f"not found ({code})"
-    if code in {
-        "AccessDenied",
-        "AccessDeniedException",
-        "403",
-        "Forbidden",
-        "UnauthorizedOperation",
-    }:
+    if code in ACCESS_DENIED:
         return f"access denied ({code})"
-    if code in {
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "SlowDown",
-        "RequestLimitExceeded",
-    }:
+    if code in THROTTLED:
         return f"throttled ({code}), still after retries"
     message = error_message(error).strip()
     detail = f": {message}" if message and message != code else ""

@@ -31,7 +31,14 @@ from pytest_ohpen.config.model import (
     validate,
 )
 from pytest_ohpen.config.names import NameRule
-from pytest_ohpen.config.schema import LONG_TIMEOUT, RETRIES, RETRY_DELAY, TIMEOUT, within
+from pytest_ohpen.config.schema import (
+    DEADLINE,
+    LONG_TIMEOUT,
+    RETRIES,
+    RETRY_DELAY,
+    TIMEOUT,
+    within,
+)
 from pytest_ohpen.errors import ConfigError
 
 DEFAULTS_TABLE = "defaults"
@@ -171,6 +178,9 @@ class Environment:
     retries: int = key(within(RETRIES), default=1)
     retry_delay: float = key(within(RETRY_DELAY), default=30.0, convert=float)
     timeout: float = key(within(TIMEOUT), default=40.0, convert=float)
+    deadline: float = key(within(DEADLINE), default=120.0, convert=float)
+    """Seconds the whole run may take from preflight: every check attempt, retry wait and
+    readiness call is bounded by what is left; what runs out is inconclusive."""
     resources: Resources = table(Resources, default_factory=Resources)
     terraform: Terraform | None = table(Terraform, default=None)
     rollback: RollbackSettings = table(RollbackSettings, default_factory=RollbackSettings)

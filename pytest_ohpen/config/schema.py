@@ -70,6 +70,9 @@ RETRY_DELAY = Range(0, 300)
 TIMEOUT = Range(1, 300)
 """One attempt of a check (``timeout``, ``--timeout``): AWS answers a healthy read in well
 under a second, and botocore's own connect/read timeouts are tens of seconds."""
+DEADLINE = Range(10, 3600)
+"""The whole run, from preflight to the readiness report (``deadline``): the playbook's
+2-minute budget by default, an hour at most."""
 LONG_TIMEOUT = Range(1, 6 * 3600)
 """A pipeline run or the rollback command: hours, not aeons (``pipeline_timeout``,
 ``rollback.timeout``)."""

@@ -11,15 +11,17 @@ or moto, so the plugin adds no import cost to pytest runs that check nothing.
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import pytest
 
-from pytest_ohpen.checks.base import CheckFailed
+from pytest_ohpen.checks.base import CheckFailed, CheckInconclusive
 from pytest_ohpen.config.settings import add_options
 from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import ConfigError, OhpenError
+from pytest_ohpen.plugin.deadline import bound_attempt, deadline_of, start_deadline, timeout_reason
 from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are registered by being here)
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
@@ -37,7 +39,12 @@ from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are register
     ohpen_target_state,
     ohpen_where,
 )
-from pytest_ohpen.plugin.outcomes import CHECK_PROPERTY, KIND_PROPERTY, RESOURCE_PROPERTY
+from pytest_ohpen.plugin.outcomes import (
+    CHECK_PROPERTY,
+    INCONCLUSIVE_PROPERTY,
+    KIND_PROPERTY,
+    RESOURCE_PROPERTY,
+)
 from pytest_ohpen.plugin.preflight import REPORTER_NAME, USAGE_PREFIX, preflight, usage_error
 from pytest_ohpen.plugin.retries import SETTLE_NAME, SettleRetries, SettleWindow, retry_policy
 from pytest_ohpen.plugin.stash import RUN_KEY, run_of, selection_of
@@ -130,6 +137,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise usage_error(error) from None
     if named:
         preflight(config, run)
+        start_deadline(config)
 
 
 def pytest_deselected(items: Sequence[pytest.Item]) -> None:
@@ -195,8 +203,10 @@ def pytest_collection_modifyitems(
         if is_worker(config):
             return  # already reported as a collection error by pytest_generate_tests
         raise usage_error(error) from None
-    if not is_worker(config) and not config.option.collectonly:
-        preflight(config, run)
+    if not config.option.collectonly:
+        if not is_worker(config):
+            preflight(config, run)
+        start_deadline(config)  # a worker's starts as it begins (after preflight)
     for item in checks:
         _label(item, env.name)
         long_running = item.get_closest_marker(PIPELINE_MARKER) is not None
@@ -211,9 +221,9 @@ def pytest_collection_modifyitems(
         )
         item.add_marker(pytest.mark.timeout(timeout, method=TIMEOUT_METHOD, func_only=True))
     if policy.reruns and not config.pluginmanager.has_plugin(SETTLE_NAME):
-        settle = SettleRetries(
-            {item.nodeid for item in checks}, SettleWindow(policy.settle_seconds)
-        )
+        deadline = start_deadline(config)  # started already, unless --collect-only
+        window = SettleWindow(policy.settle_seconds, remaining=deadline.remaining)
+        settle = SettleRetries({item.nodeid for item in checks}, window)
         config.pluginmanager.register(settle, SETTLE_NAME)
 
 
@@ -230,16 +240,60 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     return list(config.stash[RUN_KEY].report_lines) if RUN_KEY in config.stash else []
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """A long-running check (pipeline, drill step) has a budget of its own: the time it
+    takes is added to the run's deadline, so the smoke checks keep their share."""
+    deadline = deadline_of(item.config)
+    if deadline is None or not _long_running(item):
+        return (yield)
+    started = time.monotonic()
+    try:
+        return (yield)
+    finally:
+        deadline.extend(time.monotonic() - started)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Each attempt of a smoke check is bounded by what is left of the run's deadline (its
+    pytest-timeout, set here, outside pytest-timeout's own hook); none starts after it."""
+    deadline = deadline_of(item.config)
+    if deadline is not None and _is_check(item) and not _long_running(item):
+        bound_attempt(item, deadline)
+    return (yield)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """A failed check reports its one-line message, not a traceback into the check code."""
+    """A failed check reports its one-line message, not a traceback into the check code;
+    one that could not be performed (CheckInconclusive, or ended by pytest-timeout) is
+    marked inconclusive on its report: still a failure of the run, never a finding."""
     report = yield
-    if call.excinfo is not None and report.failed and call.excinfo.errisinstance(CheckFailed):
-        longrepr = call.excinfo.getrepr(style="value")
+    excinfo = call.excinfo
+    if excinfo is None or not report.failed:
+        return report
+    message: str | None = None
+    if excinfo.errisinstance(CheckInconclusive):
+        message = str(excinfo.value)
+    elif excinfo.errisinstance(pytest.fail.Exception):
+        message = timeout_reason(item, str(excinfo.value), deadline_of(item.config))
+    if message is not None:  # a copy: the item's own list is shared by every attempt
+        report.user_properties = [*report.user_properties, (INCONCLUSIVE_PROPERTY, "true")]
+    if message is not None or excinfo.errisinstance(CheckFailed):
+        longrepr = excinfo.getrepr(style="value")
         if longrepr.reprcrash is not None:  # the summary line shows the message alone
-            longrepr.reprcrash.message = str(call.excinfo.value)
+            longrepr.reprcrash.message = message or str(excinfo.value)
         report.longrepr = longrepr
     return report
+
+
+def _is_check(item: pytest.Item) -> bool:
+    return bool(PLUGIN_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def _long_running(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(m) for m in (PIPELINE_MARKER, DRILL_MARKER))
 
 
 def _worker_usage_error(config: pytest.Config, message: str) -> None:

@@ -16,6 +16,9 @@ import pytest
 CHECK_PROPERTY = "ohpen_check"
 RESOURCE_PROPERTY = "ohpen_resource"
 KIND_PROPERTY = "ohpen_resource_kind"
+INCONCLUSIVE_PROPERTY = "ohpen_inconclusive"
+"""Set on the report of an attempt that could not check (``makereport``): it crosses from
+xdist workers with the report, as its other ``user_properties`` do."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,11 @@ class CheckOutcome:
 
     nodeid: str
     status: str
-    """ "passed", "failed" or "skipped"."""
+    """ "passed", "failed", "inconclusive" (could not be performed) or "skipped"."""
     resource: str | None = None
     kind: str | None = None
     message: str | None = None
-    """The one-line reason, for a failed check."""
+    """The one-line reason, for a failed or inconclusive check."""
     retried: bool = False
     """Whether an earlier attempt was rerun (a pass is then a pass on retry)."""
 
@@ -71,7 +74,7 @@ class CheckOutcomes:
         if report.when == "call" or report.failed or (report.when == "setup" and report.skipped):
             self._final[nodeid] = CheckOutcome(
                 nodeid,
-                "failed" if report.failed else outcome,
+                _status(report),
                 tag.resource,
                 tag.kind,
                 failure_line(report) if report.failed else None,
@@ -87,12 +90,27 @@ class CheckOutcomes:
         return tuple(o for o in self.results if o.status == "failed")
 
     @property
+    def inconclusive(self) -> tuple[CheckOutcome, ...]:
+        return tuple(o for o in self.results if o.status == "inconclusive")
+
+    @property
     def passed(self) -> tuple[CheckOutcome, ...]:
         return tuple(o for o in self.results if o.status == "passed")
 
     @property
     def passed_on_retry(self) -> tuple[CheckOutcome, ...]:
         return tuple(o for o in self.passed if o.retried)
+
+
+def is_inconclusive(report: pytest.TestReport) -> bool:
+    """Whether this attempt could not check (marked so by the plugin's makereport)."""
+    return any(str(name) == INCONCLUSIVE_PROPERTY for name, _ in report.user_properties)
+
+
+def _status(report: pytest.TestReport) -> str:
+    if report.failed:
+        return "inconclusive" if is_inconclusive(report) else "failed"
+    return str(report.outcome)
 
 
 def failure_line(report: pytest.TestReport) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.plugin.deadline import deadline_of
 from pytest_ohpen.plugin.outcomes import CheckOutcomes
 from pytest_ohpen.plugin.preflight import REPORTER_NAME
 from pytest_ohpen.plugin.stash import selection_of
@@ -73,6 +74,7 @@ class ReadinessReporter:
                     concluded=hook.pytest_ohpen_readiness_concluded,
                 ),
                 write_line=write_line,
+                deadline=deadline_of(config),
             )
             self.lines = conclude(run, assess(run, self.outcomes)).lines
         except OhpenError as error:

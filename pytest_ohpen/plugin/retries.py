@@ -71,7 +71,8 @@ def retry_policy(
 class SettleWindow:
     """Makes every retry wait until the run's first failure is ``seconds`` old.
 
-    Attempt k+1 of any check starts no earlier than ``first_failure + k * seconds``.
+    Attempt k+1 of any check starts no earlier than ``first_failure + k * seconds``, and
+    no wait goes past the run's deadline (``remaining``: the seconds left of it).
     """
 
     def __init__(
@@ -79,10 +80,12 @@ class SettleWindow:
         seconds: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        remaining: Callable[[], float] | None = None,
     ) -> None:
         self.seconds = seconds
         self._clock = clock
         self._sleep = sleep
+        self._remaining = remaining
         self._first_failure: float | None = None
 
     def wait_before_retry(self, failed_attempt: int) -> float:
@@ -91,6 +94,8 @@ class SettleWindow:
         if self._first_failure is None:
             self._first_failure = now
         wait = self._first_failure + (failed_attempt + 1) * self.seconds - now
+        if self._remaining is not None:
+            wait = min(wait, self._remaining())
         if wait > 0:
             self._sleep(wait)
             return wait

@@ -31,16 +31,21 @@ def assess(run: ReadinessRun, outcomes: CheckOutcomes | None) -> Report:
         repo=run.repo,
         checks_ran=outcomes is not None,
         failed=failed_checks(outcomes, env) if outcomes else [],
+        inconclusive=failed_checks(outcomes, env, inconclusive=True) if outcomes else [],
         passed=len(outcomes.passed) if outcomes else 0,
         passed_on_retry=[o.nodeid for o in outcomes.passed_on_retry] if outcomes else [],
         target_ref=run.target_ref,
+        deadline=run.deadline,
     )
     run.hooks.facts(facts=facts, env=env)  # mutable on purpose: add_blocker, add_warning
     return build_report(facts, decide(facts), run.clock(), run.operator())
 
 
-def failed_checks(outcomes: CheckOutcomes, env: Environment) -> list[FailedCheck]:
-    """The failed checks, each with what its resource feeds (``[<env>.resources.feeds]``)."""
+def failed_checks(
+    outcomes: CheckOutcomes, env: Environment, *, inconclusive: bool = False
+) -> list[FailedCheck]:
+    """The failed checks (or those that could not be performed), each with what its
+    resource feeds (``[<env>.resources.feeds]``)."""
     return [
         FailedCheck(
             outcome.nodeid,
@@ -49,5 +54,5 @@ def failed_checks(outcomes: CheckOutcomes, env: Environment) -> list[FailedCheck
             outcome.kind,
             affects=env.affected_by(outcome.resource or ""),
         )
-        for outcome in outcomes.failed
+        for outcome in (outcomes.inconclusive if inconclusive else outcomes.failed)
     ]

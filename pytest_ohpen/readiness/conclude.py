@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.records.store import AuditStore
+    from pytest_ohpen.util.deadline import Deadline
 
 
 
@@ -72,6 +73,8 @@ class ReadinessRun:
     complete_run: bool = True
     """False when tests were deselected (-k, -m, --lf): a pass then marks nothing known-good."""
     hooks: Hooks = field(default_factory=Hooks)
+    deadline: Deadline | None = None
+    """The run's deadline: the facts are gathered within what is left of it."""
     write_line: Callable[[str], None] = print
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 

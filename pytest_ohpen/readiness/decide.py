@@ -3,8 +3,10 @@
 The blockers are the playbook's "When NOT to Rollback" and pre-rollback checklist:
 a held state lock (concurrent deployment), a running pipeline, nothing valid to go
 back to (one version, other lineage, unreadable or empty state), no state
-versioning, data buckets whose deleted objects could not be restored, and any fact
-that could not be verified.
+versioning, data buckets whose deleted objects could not be restored, any fact
+that could not be verified, and any check that could not be performed (code
+``inconclusive_checks``): a transient AWS error is not evidence that the deployment is
+broken, so CD's rollback gate (verdict READY) never opens on one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pytest_ohpen.readiness.facts import ReadinessFacts, StateFacts
 READY = "READY"
 BLOCKED = "BLOCKED"
 NOT_NEEDED = "NOT_NEEDED"
+INCONCLUSIVE_NAMED = 5
+"""How many inconclusive checks the blocker names; the report lists all of them."""
 SMALL_STATE_RATIO = 0.25
 """A target under a quarter of the current state's size is flagged as implausibly small."""
 
@@ -44,15 +48,35 @@ class Verdict:
 
 def decide(facts: ReadinessFacts) -> Verdict:
     """The verdict for ``facts``: NOT_NEEDED when checks ran and none failed."""
-    blockers = [*_state_blockers(facts), *_activity_blockers(facts), *_git_blockers(facts)]
+    blockers = [*_check_blockers(facts), *_state_blockers(facts), *_activity_blockers(facts)]
+    blockers += _git_blockers(facts)
     blockers += [Reason("unverified", f"could not verify {what}") for what in facts.unverified]
     blockers += [Reason("hook", reason) for reason in facts.extra_blockers]
     warnings = [*_warnings(facts), *(Reason("hook", w) for w in facts.extra_warnings)]
-    if facts.checks_ran and not facts.failed_checks:
+    if facts.checks_ran and not facts.failed_checks and not facts.inconclusive_checks:
         verdict = NOT_NEEDED
     else:
         verdict = BLOCKED if blockers else READY
     return Verdict(verdict, tuple(blockers), tuple(warnings))
+
+
+def _check_blockers(facts: ReadinessFacts) -> list[Reason]:
+    """Checks that could not be performed: the deployment is neither proven broken nor
+    healthy, so neither a rollback (READY) nor "not needed" may be concluded."""
+    checks = facts.inconclusive_checks
+    if not checks:
+        return []
+    shown = ", ".join(c.nodeid.rsplit("::", 1)[-1] for c in checks[:INCONCLUSIVE_NAMED])
+    hidden = len(checks) - INCONCLUSIVE_NAMED
+    more = f" and {hidden} more" if hidden > 0 else ""
+    return [
+        Reason(
+            "inconclusive_checks",
+            f"{len(checks)} check{'s' if len(checks) != 1 else ''} could not be performed "
+            f"(throttled, AWS 5xx, no answer or out of time): {shown}{more}; a rollback is "
+            "not decided on a transient error: rerun the checks",
+        )
+    ]
 
 
 def _state_blockers(facts: ReadinessFacts) -> list[Reason]:

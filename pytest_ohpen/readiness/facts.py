@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FailedCheck:
-    """A check that failed after its retries, and what its resource feeds."""
+    """A check that failed (or, in ``inconclusive_checks``, could not be performed) after
+    its retries, and what its resource feeds."""
 
     nodeid: str
     message: str
@@ -70,6 +71,9 @@ class ReadinessFacts:
     extra_blockers: list[str] = field(default_factory=list)
     extra_warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    inconclusive_checks: list[FailedCheck] = field(default_factory=list)
+    """Checks that could not be performed (throttled, 5xx, no answer, out of time): nothing
+    was found wrong and nothing proven right; each blocks the verdict (``inconclusive_checks``)."""
 
     def add_blocker(self, reason: str) -> None:
         """For conftest hooks: a reason a rollback must not run now."""

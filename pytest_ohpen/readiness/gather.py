@@ -3,12 +3,15 @@ bucket versioning, git, the audit store's known-good marks.
 
 A fact that cannot be gathered (access denied, throttled, unreachable) is recorded
 in ``facts.unverified`` instead of raising: the verdict then blocks, because an
-unknown is not a yes.
+unknown is not a yes. With the run's deadline, every call is bounded by what is left of
+it, and once it has run out the remaining facts are not asked for: each is unverified.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,10 +29,14 @@ if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.records.store import AuditStore
+    from pytest_ohpen.util.deadline import Deadline
 
 T = TypeVar("T")
 DEFAULT_TARGET_REF = "HEAD~1"
 NO_SUCH_BUCKET = frozenset({"NoSuchBucket", "404"})
+_DEADLINE: ContextVar[Deadline | None] = ContextVar("ohpen_readiness_deadline", default=None)
+"""The deadline of the gathering under way, read by every probe (so the gatherers need
+not pass it along)."""
 
 
 def gather(
@@ -43,8 +50,59 @@ def gather(
     passed: int = 0,
     passed_on_retry: list[str] | None = None,
     target_ref: str | None = None,
+    inconclusive: list[FailedCheck] | None = None,
+    deadline: Deadline | None = None,
 ) -> ReadinessFacts:
-    """Every fact the verdict needs, each gathered with read-only calls."""
+    """Every fact the verdict needs, each gathered with read-only calls, within what is
+    left of ``deadline`` when given."""
+    if deadline is not None:
+        clients = clients.bounded(deadline.remaining())
+    with _within(deadline):
+        return _gather(
+            env,
+            clients,
+            audit,
+            repo=repo,
+            checks_ran=checks_ran,
+            failed=failed,
+            passed=passed,
+            passed_on_retry=passed_on_retry,
+            target_ref=target_ref,
+            inconclusive=inconclusive,
+        )
+
+
+@contextmanager
+def _within(deadline: Deadline | None) -> Iterator[None]:
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _out_of_time(facts: ReadinessFacts, what: str) -> bool:
+    """Whether the run's deadline has run out; if so ``what`` is recorded as unverified."""
+    deadline = _DEADLINE.get()
+    if deadline is None or not deadline.expired:
+        return False
+    facts.unverified.append(f"{what}: not gathered: {deadline.ran_out()}")
+    return True
+
+
+def _gather(
+    env: Environment,
+    clients: AwsClients,
+    audit: AuditStore | None,
+    *,
+    repo: Path,
+    checks_ran: bool,
+    failed: list[FailedCheck] | None,
+    passed: int,
+    passed_on_retry: list[str] | None,
+    target_ref: str | None,
+    inconclusive: list[FailedCheck] | None,
+) -> ReadinessFacts:
     facts = ReadinessFacts(
         environment=env.name,
         account_id=env.account_id,
@@ -53,6 +111,7 @@ def gather(
         failed_checks=list(failed or []),
         passed=passed,
         passed_on_retry=list(passed_on_retry or []),
+        inconclusive_checks=list(inconclusive or []),
     )
     marks = (
         _probe(
@@ -76,11 +135,14 @@ def gather(
 
 
 def _probe(facts: ReadinessFacts, what: str, call: Callable[[], T]) -> T | None:
-    """``call()``, or None with ``what`` recorded as unverified when AWS or storage fails."""
+    """``call()``, or None with ``what`` recorded as unverified when AWS or storage fails
+    or the run's deadline has run out."""
     import botocore.exceptions as bex
 
     from pytest_ohpen.errors import OhpenError
 
+    if _out_of_time(facts, what):
+        return None
     try:
         return call()
     except bex.ClientError as error:
@@ -196,6 +258,8 @@ def _unversioned(facts: ReadinessFacts, env: Environment, clients: AwsClients) -
 
     found = []
     for bucket in env.resources.buckets:
+        if _out_of_time(facts, f"versioning of bucket {bucket}"):
+            continue
         try:
             status = statefile.bucket_versioning(clients.client("s3"), bucket)
         except bex.ClientError as error:

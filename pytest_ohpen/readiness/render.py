@@ -39,9 +39,11 @@ def as_data(report: Report) -> dict[str, Any]:
             "ran": report.checks.ran,
             "passed": report.checks.passed,
             "failed": len(report.failed_checks),
+            "inconclusive": len(report.inconclusive_checks),
             "passed_on_retry": list(report.checks.passed_on_retry),
         },
         "failed_checks": [dataclasses.asdict(c) for c in report.failed_checks],
+        "inconclusive_checks": [dataclasses.asdict(c) for c in report.inconclusive_checks],
         "affected": list(report.affected),
         "target": None
         if target is None
@@ -131,6 +133,10 @@ def to_markdown(report: Report) -> str:
             f"Failed checks ({len(report.failed_checks)} failed, {checks.passed} passed)",
             failed or ["none"],
         )
+        lines += _section(
+            f"Inconclusive checks ({len(report.inconclusive_checks)}: could not be performed)",
+            [f"`{c.nodeid}`: {c.message}" for c in report.inconclusive_checks],
+        )
         if checks.passed_on_retry:
             lines += _section("Passed on retry", [f"`{n}`" for n in checks.passed_on_retry])
     if report.affected:
@@ -198,6 +204,9 @@ def summary_lines(report: Report, written_to: list[Path]) -> list[str]:
     verdict = report.verdict.verdict
     lines = [f"verdict: {verdict} ({report.environment.name})"]
     lines += [f"  blocked: {b.message}" for b in report.verdict.blockers]
+    unchecked = report.inconclusive_checks
+    if unchecked:
+        lines.append(f"  inconclusive: {len(unchecked)} (could not be performed, not failed)")
     retried = report.checks.passed_on_retry
     if retried:
         lines.append(f"  passed on retry: {len(retried)} ({', '.join(retried)})")

@@ -101,6 +101,8 @@ class Report:
     """Who ran this: the AWS caller and the CI's variables (never credentials)."""
     rollback: TriggerRecord | None = None
     """None when the trigger did not run (no check failed, or no checks ran)."""
+    inconclusive_checks: tuple[FailedCheck, ...] = ()
+    """Checks that could not be performed; they block the verdict, never trigger."""
 
     @property
     def current(self) -> VersionFacts | None:
@@ -151,4 +153,5 @@ def build_report(
         unverified=tuple(facts.unverified),
         extra=MappingProxyType(copy.deepcopy(facts.extra)),
         operator=MappingProxyType(dict(operator)),
+        inconclusive_checks=tuple(facts.inconclusive_checks),
     )

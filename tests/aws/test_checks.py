@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 from conftest import moto_clients
 
 from pytest_ohpen.aws.clients import AwsClients
-from pytest_ohpen.checks import CheckFailed, Where
+from pytest_ohpen.checks import CheckFailed, CheckInconclusive, Where
 from pytest_ohpen.checks.awslambda import (
     check_lambda_active,
     check_lambda_invocable,
@@ -185,22 +185,29 @@ def test_lambda_that_is_not_active_fails(
         check_lambda_active(client, "f", WHERE)
 
 
+def test_bucket_errors_say_what_was_found(empty: AwsClients) -> None:
+    s3 = empty.client("s3")
+    _stubbed(s3, "head_bucket", error="403", status=403)
+    with pytest.raises(CheckFailed) as failure:
+        check_bucket_accessible(s3, "ohpen-bronze", WHERE)
+    assert str(failure.value).startswith("bucket ohpen-bronze: access denied (403)")
+
+
 @pytest.mark.parametrize(
     ("code", "status", "wording"),
     [
-        ("403", 403, "access denied (403)"),
         ("SlowDown", 503, "throttled (SlowDown), still after retries"),
-        ("InternalError", 500, "failed (InternalError, HTTP 500)"),
+        ("InternalError", 500, "HTTP 500 (InternalError), still after retries"),
     ],
 )
-def test_bucket_errors_say_what_was_found(
+def test_bucket_errors_that_say_nothing_about_it_are_inconclusive(
     empty: AwsClients, code: str, status: int, wording: str
 ) -> None:
     s3 = empty.client("s3")
     _stubbed(s3, "head_bucket", error=code, status=status)
-    with pytest.raises(CheckFailed) as failure:
+    with pytest.raises(CheckInconclusive) as unchecked:
         check_bucket_accessible(s3, "ohpen-bronze", WHERE)
-    assert str(failure.value).startswith(f"bucket ohpen-bronze: {wording}")
+    assert str(unchecked.value).startswith(f"bucket ohpen-bronze: could not be checked: {wording}")
 
 
 def test_bucket_that_exists_but_cannot_be_listed_fails(empty: AwsClients) -> None:
@@ -218,10 +225,10 @@ def test_bucket_that_exists_but_cannot_be_listed_fails(empty: AwsClients) -> Non
         check_bucket_accessible(s3, "ohpen-bronze", WHERE)
 
 
-def test_unreachable_endpoint_fails_the_check_not_the_run(unused_port: int) -> None:
+def test_unreachable_endpoint_is_inconclusive_not_the_run(unused_port: int) -> None:
     clients = _clients(f"http://127.0.0.1:{unused_port}")
     with pytest.raises(
-        CheckFailed, match=r"^Glue job j: could not be checked \(EndpointConnectionError"
+        CheckInconclusive, match=r"^Glue job j: could not be checked: EndpointConnectionError"
     ):
         check_glue_job_exists(clients.client("glue"), "j", WHERE)
 
@@ -269,6 +276,6 @@ def hung_endpoint() -> Iterator[str]:
 def test_a_hung_endpoint_ends_as_a_client_error_within_the_timeout(hung_endpoint: str) -> None:
     """The derived socket timeouts end every call and its retry before the attempt's bound."""
     started = time.monotonic()
-    with pytest.raises(CheckFailed, match=r"^bucket b-1: could not be checked \(ReadTimeoutError"):
+    with pytest.raises(CheckInconclusive, match=r"^bucket b-1: could not be checked: ReadTimeout"):
         check_bucket_accessible(moto_clients(hung_endpoint, timeout=4).client("s3"), "b-1", WHERE)
     assert time.monotonic() - started < 4

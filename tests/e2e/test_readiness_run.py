@@ -301,7 +301,13 @@ def test_red_run_reports_ready_and_dry_runs_the_rollback_once(lake: pytest.Pytes
     assert failed["nodeid"] == SILVER_ID
     assert failed["resource"] == "ohpen-silver"
     assert "ohpen-silver: not found" in failed["message"]
-    assert report["checks"] == {"ran": True, "passed": 5, "failed": 1, "passed_on_retry": []}
+    assert report["checks"] == {
+        "ran": True,
+        "passed": 5,
+        "failed": 1,
+        "inconclusive": 0,
+        "passed_on_retry": [],
+    }
     assert report["affected"] == FEEDS["ohpen-silver"]
 
     current, target = report["current"], report["target"]

@@ -42,8 +42,9 @@ PLAYBOOK = Resources(
 VALID = 'account_id = "123456789012"\nregion = "eu-west-1"\n'
 CHOSEN = "--env 'prod' (command line)"
 VALID_KEYS = (
-    "valid keys: account_id, audit, data, drills, e2e, emulated, endpoint_url, pipeline_timeout, "
-    "profile, region, resources, retries, retry_delay, rollback, security, terraform, timeout"
+    "valid keys: account_id, audit, data, deadline, drills, e2e, emulated, endpoint_url, "
+    "pipeline_timeout, profile, region, resources, retries, retry_delay, rollback, security, "
+    "terraform, timeout"
 )
 
 

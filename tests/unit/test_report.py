@@ -134,6 +134,7 @@ def test_a_ready_report_says_ready_and_where_to_roll_back_to() -> None:
         "ran": True,
         "passed": 5,
         "failed": 2,
+        "inconclusive": 0,
         "passed_on_retry": ["t::lambda"],
     }
 
