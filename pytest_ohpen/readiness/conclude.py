@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from pytest_ohpen.records.store import AuditRecord, AuditStore
 
 
-
 @dataclass
 class Hooks:
     """The conftest hooks, or none (the CLI has no conftest). ``report`` and ``veto`` get a
@@ -246,7 +245,6 @@ def _handoff(run: ReadinessRun, mode: str, detected_at: str) -> Handoff:
         detected_at=detected_at,
         approved_by=run.approved_by,
     )
-
 
 
 def _write_report(path: Path, report: Report) -> list[Path]:

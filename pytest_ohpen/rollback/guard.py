@@ -11,10 +11,14 @@ Which blockers concern which command (:func:`applicable`):
 
 - a running pipeline or Glue run, a held state lock, an unversioned data bucket, a
   conftest hook's blocker and an unverified fact about any of them block all three;
-- ``rollback terraform`` is what the readiness verdict is about: every blocker applies;
-- ``state restore`` writes a version it validated itself: blockers about the target the
-  readiness report would choose (``single_version``, ``target_*``, ``lineage_mismatch``)
-  and about git do not apply, the state backend's own health does;
+- the state backend's own health (unversioned, deleted, missing, unreadable current
+  version, no ``[terraform]`` table) blocks ``rollback terraform`` and ``state restore``;
+- blockers about the state version the readiness report would roll back to
+  (``single_version``, ``target_unparsable``, ``lineage_mismatch``, ``target_empty``) block
+  neither: ``rollback terraform`` re-applies a git revision on top of the current state
+  (its plan review guards what that destroys) and ``state restore`` writes the version it
+  was given after validating it itself;
+- git blockers apply to ``rollback terraform`` only (it checks the ref out);
 - ``data rollback`` touches no Terraform state and no git: blockers only about those
   (and facts about them that could not be verified) do not apply.
 """
@@ -58,7 +62,7 @@ TARGET_FACTS = ("the audit store's known-good marks",)
 """Read only to choose the readiness report's target."""
 
 IGNORED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
-    TERRAFORM_ROLLBACK: (frozenset(), ()),
+    TERRAFORM_ROLLBACK: (READINESS_TARGET, TARGET_FACTS),
     STATE_RESTORE: (READINESS_TARGET | GIT, TARGET_FACTS),
     DATA_ROLLBACK: (TERRAFORM_STATE | GIT, STATE_FACTS + TARGET_FACTS),
 }

@@ -166,7 +166,6 @@ def _guard(req: RollbackRequest, outcome: RollbackOutcome) -> Cleared | None:
             req.clients,
             req.repo,
             req.override,
-            audit=req.audit,
             target_ref=req.target_ref,
         )
     except Blocked as error:
