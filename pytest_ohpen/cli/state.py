@@ -9,7 +9,6 @@ a dry run unless ``--apply``). Every command runs after the account guard.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -23,6 +22,13 @@ from pytest_ohpen.cli.common import (
     answer_no_on,
     environment_options,
     open_run,
+)
+from pytest_ohpen.cli.restore_records import (
+    AUDIT_KIND,
+    STARTED,
+    plan_data,
+    record_failed,
+    record_written,
 )
 from pytest_ohpen.config.environments import Environment, Terraform
 from pytest_ohpen.errors import ConfigError, OhpenError
@@ -51,9 +57,6 @@ from pytest_ohpen.terraform.state_versions import (
 from pytest_ohpen.util.files import write_atomic, write_new
 from pytest_ohpen.util.tables import text_table
 
-AUDIT_KIND = "state_restore"
-STARTED = "started"
-"""The status of the record written before the state is; the outcome record follows."""
 BACKUPS = "backups"
 """The folder beside the audit directory that ``restore --apply`` backs up into."""
 
@@ -236,7 +239,7 @@ def run_restore(args: argparse.Namespace) -> int:
         store = run.audit_store()
         try:
             started = store.write(
-                AUDIT_KIND, env.name, {"status": STARTED, **common, **_plan_data(plan)}
+                AUDIT_KIND, env.name, {"status": STARTED, **common, **plan_data(plan)}
             )
         except OhpenError as error:
             return _no(
@@ -263,7 +266,7 @@ def run_restore(args: argparse.Namespace) -> int:
             _audit(store, args, env, plan, error.result, {**common, "status": "incomplete"})
             return EXIT_NO
         except Exception as error:  # refused, a conflict, an AWS error: recorded, then told
-            _failed(store, env, plan, common, error)
+            record_failed(store, env.name, plan, common, error)
             if isinstance(error, RestoreRefused | StateConflict):
                 return _no(f"ohpen state restore: {error}", prefixed=True)
             raise
@@ -396,53 +399,14 @@ def _audit(
     common: dict[str, Any],
 ) -> int:
     """Record a restore that was written; exit 1 (the restore stands) if the record fails."""
-    undo_version, undo_file = _undo(args, env, result)
-    data = {
-        **_plan_data(plan),
-        "previous_version_id": result.previous_version_id,
-        "new_version_id": result.new_version_id,
-        "new_serial": result.new_serial,
-        "backup_path": result.backup_path,
-        "undo": [undo_version, undo_file],
-        **common,
-    }
-    try:
-        store.write(AUDIT_KIND, env.name, data)
-    except OhpenError as error:
+    problem = record_written(store, env.name, plan, result, list(_undo(args, env, result)), common)
+    if problem:
         return _no(
             "ohpen state restore: the restore above was written but its audit record was not: "
-            f"{error}",
+            f"{problem}",
             prefixed=True,
         )
     return EXIT_OK
-
-
-def _failed(
-    store: AuditStore,
-    env: Environment,
-    plan: RestorePlan,
-    common: dict[str, Any],
-    error: Exception,
-) -> None:
-    """The outcome of a restore that did not write (best effort: the started record stands)."""
-    data = {**_plan_data(plan), **common, "status": "failed", "error": str(error)}
-    with contextlib.suppress(OhpenError):
-        store.write(AUDIT_KIND, env.name, data)
-
-
-def _plan_data(plan: RestorePlan) -> dict[str, Any]:
-    """What is restored over what: in the started record and in the outcome."""
-    return {
-        "bucket": plan.bucket,
-        "key": plan.key,
-        "source": plan.source,
-        "previous_version_id": plan.current_version_id,
-        "previous_serial": plan.current_serial,
-        "restored_version_id": plan.target_version_id,
-        "restored_serial": plan.target_serial,
-        "new_serial": plan.new_serial,
-        "lineage": plan.lineage,
-    }
 
 
 def _no(message: str, prefixed: bool = False) -> int:
