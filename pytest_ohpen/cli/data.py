@@ -19,12 +19,16 @@ from typing import Any
 from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, answer_no_on, environment_options, open_run
 from pytest_ohpen.config.environments import DataLayer, Environment
 from pytest_ohpen.errors import ConfigError, OhpenError
+from pytest_ohpen.records.store import AuditRecord, AuditStore
 from pytest_ohpen.rollback.data_apply import DataRollbackConflict, apply_data_rollback
-from pytest_ohpen.rollback.data_plan import plan_data_rollback
+from pytest_ohpen.rollback.data_plan import DataRollbackPlan, plan_data_rollback
 from pytest_ohpen.rollback.data_runs import DataRollbackRefused, list_runs
+from pytest_ohpen.rollback.guard import DATA_ROLLBACK, Blocked, forced_line, guard, override_of
 from pytest_ohpen.util.tables import text_table
 
 AUDIT_KIND = "data_rollback"
+STARTED = "started"
+"""The status of the record written before anything changes; the outcome record follows."""
 PROMOTED = "\u2190 promoted"
 HUMAN_VARIABLES = ("GITHUB_ACTOR", "USER")
 """Who is at the keyboard (or which CI user), beside the AWS identity."""
@@ -67,6 +71,12 @@ def register(commands: Any) -> None:
     mode.add_argument(
         "--apply", action="store_true", help="do it (default: dry run, nothing written)"
     )
+    rollback.add_argument(
+        "--force",
+        action="store_true",
+        help="apply despite readiness blockers (a running pipeline, a held lock); "
+        "recorded with --reason",
+    )
     rollback.set_defaults(handler=_aws_errors(run_rollback))
 
 
@@ -96,8 +106,11 @@ def run_runs(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    """Dry run (exit 0, nothing written) or, with --apply, the rollback and its record."""
+    """Dry run (exit 0, nothing written) or, with --apply: the guard, a "started" audit
+    record, the rollback, and its outcome record (nothing changes if the first cannot be
+    written)."""
     args.reason = required_reason(args.reason)
+    override = override_of(DATA_ROLLBACK, args.force, args.reason)
     with open_run(args) as run:
         env = run.environment
         layer = _layer(env, args.layer)
@@ -118,9 +131,31 @@ def run_rollback(args: argparse.Namespace) -> int:
             if not args.apply:
                 print("dry-run: nothing written; add --apply")
                 return EXIT_OK
-            record = apply_data_rollback(s3, layer, plan)
-        except (DataRollbackRefused, DataRollbackConflict) as error:
+            cleared = guard(DATA_ROLLBACK, env, run.clients, run.repo, override)
+        except (DataRollbackRefused, DataRollbackConflict, Blocked) as error:
             return _no(str(error))
+        warning = forced_line(DATA_ROLLBACK, cleared)
+        if warning:
+            print(warning)
+        store = run.audit_store()
+        common = {
+            "who": who,
+            "when": plan.new_pointer["promoted_at"],
+            "reason": args.reason,
+            **cleared.record(),
+        }
+        try:
+            started = store.write(
+                AUDIT_KIND, env.name, {"status": STARTED, **common, "plan": _plan_data(plan)}
+            )
+        except OhpenError as error:
+            return _no(f"cannot record the rollback before applying it: {error}; nothing changed")
+        try:
+            record = apply_data_rollback(s3, layer, plan)
+        except Exception as error:  # refused, a conflict, an AWS error: recorded, then told
+            failed = {"status": "failed", "error": str(error) or type(error).__name__}
+            _outcome(store, env.name, started.id, common, failed)
+            raise
         print(
             f"before: pointer -> run {plan.from_run}; after: pointer -> run {plan.to_run} "
             f"(previous_run_id {plan.from_run})"
@@ -129,18 +164,38 @@ def run_rollback(args: argparse.Namespace) -> int:
             f"current/: copied {len(record['copies'])} objects of run {plan.to_run}, "
             f"removed {len(record['removed'])} stale"
         )
-        data = {
-            **record,
-            "who": who,
-            "when": plan.new_pointer["promoted_at"],
-            "reason": args.reason,
-        }
-        try:
-            stored = run.audit_store().write(AUDIT_KIND, env.name, data)
-        except OhpenError as error:
-            return _no(f"the rollback above was written but its audit record was not: {error}")
-    print(f"audit record: {stored.id}")
+        outcome = _outcome(store, env.name, started.id, common, {"status": "applied", **record})
+        if isinstance(outcome, str):
+            return _no(
+                f"the rollback above was written (started record {started.id}) but its "
+                f"outcome record was not: {outcome}"
+            )
+    print(f"audit record: {outcome.id} (started record {started.id})")
     return EXIT_OK
+
+
+def _plan_data(plan: DataRollbackPlan) -> dict[str, Any]:
+    """What the started record says is about to happen."""
+    return {
+        "layer": plan.layer,
+        "bucket": plan.bucket,
+        "pointer": f"s3://{plan.bucket}/{plan.pointer_key}",
+        "from_run": plan.from_run,
+        "to_run": plan.to_run,
+        "pointer_etag": plan.pointer_etag,
+        "copies": [list(pair) for pair in plan.copies],
+        "stale": list(plan.stale),
+    }
+
+
+def _outcome(
+    store: AuditStore, env: str, started: str, common: dict[str, Any], data: dict[str, Any]
+) -> AuditRecord | str:
+    """The outcome record, which names the started one; or why it could not be written."""
+    try:
+        return store.write(AUDIT_KIND, env, {**data, **common, "started_record": started})
+    except OhpenError as error:
+        return str(error)
 
 
 # ---------------------------------------------------------------- helpers

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, environment_options, open_run
+from pytest_ohpen.rollback.guard import TERRAFORM_ROLLBACK, override_of
+
+DEFAULT_REASON = "smoke tests failed after deployment"
 
 
 def register(commands: Any) -> None:
@@ -40,8 +43,13 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--reason",
-        default="smoke tests failed after deployment",
-        help="why, for the incident record",
+        metavar="TEXT",
+        help=f"why, for the incident record (default: {DEFAULT_REASON!r}; required with --force)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="apply despite readiness blockers (a running pipeline, a held lock); needs --reason",
     )
     parser.set_defaults(handler=run_rollback)
 
@@ -52,7 +60,9 @@ def run_rollback(args: argparse.Namespace) -> int:
     from pytest_ohpen.rollback.handoff import from_env
     from pytest_ohpen.rollback.reapply import RollbackRequest, rollback_terraform
 
+    override = override_of(TERRAFORM_ROLLBACK, args.force, args.reason)
     told = from_env()  # what the trigger, the drill or a CD workflow says (OHPEN_*)
+    reason = override.reason or DEFAULT_REASON
     with open_run(args) as run:
         outcome = rollback_terraform(
             RollbackRequest(
@@ -65,7 +75,7 @@ def run_rollback(args: argparse.Namespace) -> int:
                 apply=args.apply,
                 allow_destroy=args.allow_destroy,
                 verify=args.verify,
-                reason="quarterly rollback drill" if told.drill else args.reason,
+                reason="quarterly rollback drill" if told.drill else reason,
                 operator={
                     **operator_identity(run.caller_arn),
                     **({"approved_by": told.approved_by} if told.approved_by else {}),
@@ -73,6 +83,7 @@ def run_rollback(args: argparse.Namespace) -> int:
                 targets_file=run.settings.targets,
                 initiated_by=told.initiator,
                 detected_at=told.detected_at,
+                override=override,
             )
         )
     return EXIT_OK if outcome.succeeded else EXIT_NO

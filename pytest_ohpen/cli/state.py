@@ -23,8 +23,17 @@ from pytest_ohpen.cli.common import (
     environment_options,
     open_run,
 )
+from pytest_ohpen.cli.restore_records import (
+    AUDIT_KIND,
+    STARTED,
+    plan_data,
+    record_failed,
+    record_written,
+)
 from pytest_ohpen.config.environments import Environment, Terraform
 from pytest_ohpen.errors import ConfigError, OhpenError
+from pytest_ohpen.records.store import AuditStore
+from pytest_ohpen.rollback.guard import STATE_RESTORE, Blocked, forced_line, guard, override_of
 from pytest_ohpen.terraform.restore_apply import (
     RestoreIncomplete,
     RestoreResult,
@@ -48,7 +57,6 @@ from pytest_ohpen.terraform.state_versions import (
 from pytest_ohpen.util.files import write_atomic, write_new
 from pytest_ohpen.util.tables import text_table
 
-AUDIT_KIND = "state_restore"
 BACKUPS = "backups"
 """The folder beside the audit directory that ``restore --apply`` backs up into."""
 
@@ -110,6 +118,12 @@ def register(commands: Any) -> None:
     mode.add_argument(
         "--apply", action="store_true", help="write it (default: dry run, nothing written)"
     )
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="apply despite readiness blockers (e.g. a running pipeline); needs --reason",
+    )
+    restore.add_argument("--reason", metavar="TEXT", help="why, for the audit record")
     restore.set_defaults(handler=_aws_errors(run_restore))
 
 
@@ -182,13 +196,16 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    """Step 4: dry run (exit 0, nothing written) or, with --apply, the conditional write."""
+    """Step 4: dry run (exit 0, nothing written) or, with --apply: the guard, a "started"
+    audit record, the conditional write, and its outcome record (nothing is written when
+    the started record cannot be)."""
     if (args.version is None) == (args.from_file is None):
         print(
             "ohpen state restore: give a VERSION or --from-file BACKUP (one of them)",
             file=sys.stderr,
         )
         return EXIT_USAGE
+    override = override_of(STATE_RESTORE, args.force, args.reason)
     with open_run(args) as run:
         env = run.environment
         tf = _terraform(env)
@@ -212,6 +229,26 @@ def run_restore(args: argparse.Namespace) -> int:
                 print("dry-run: nothing written; add --apply")
                 return EXIT_OK
             check_unlocked(dynamodb, s3, tf)
+            cleared = guard(STATE_RESTORE, env, run.clients, run.repo, override)
+        except (RestoreRefused, StateConflict, Blocked) as error:
+            return _no(f"ohpen state restore: {error}", prefixed=True)
+        warning = forced_line(STATE_RESTORE, cleared)
+        if warning:
+            print(warning)
+        common = {"reason": override.reason, "operator": run.caller_arn, **cleared.record()}
+        store = run.audit_store()
+        try:
+            started = store.write(
+                AUDIT_KIND, env.name, {"status": STARTED, **common, **plan_data(plan)}
+            )
+        except OhpenError as error:
+            return _no(
+                f"ohpen state restore: cannot record the restore before writing it: {error}; "
+                "nothing was written",
+                prefixed=True,
+            )
+        common["started_record"] = started.id
+        try:
             result = apply_restore(
                 s3,
                 tf.state_bucket,
@@ -226,13 +263,16 @@ def run_restore(args: argparse.Namespace) -> int:
             for line in _report(args, env, plan, error.result):
                 print(line)
             print(f"ohpen state restore: {error}", file=sys.stderr)
-            _audit(run, args, env, plan, error.result)
+            _audit(store, args, env, plan, error.result, {**common, "status": "incomplete"})
             return EXIT_NO
-        except (RestoreRefused, StateConflict) as error:
-            return _no(f"ohpen state restore: {error}", prefixed=True)
+        except Exception as error:  # refused, a conflict, an AWS error: recorded, then told
+            record_failed(store, env.name, plan, common, error)
+            if isinstance(error, RestoreRefused | StateConflict):
+                return _no(f"ohpen state restore: {error}", prefixed=True)
+            raise
         for line in _report(args, env, plan, result):
             print(line)
-        return _audit(run, args, env, plan, result)
+        return _audit(store, args, env, plan, result, {**common, "status": "applied"})
 
 
 # ---------------------------------------------------------------- helpers
@@ -351,43 +391,22 @@ def _undo(args: argparse.Namespace, env: Environment, result: RestoreResult) -> 
 
 
 def _audit(
-    run: Any, args: argparse.Namespace, env: Environment, plan: RestorePlan, result: RestoreResult
+    store: AuditStore,
+    args: argparse.Namespace,
+    env: Environment,
+    plan: RestorePlan,
+    result: RestoreResult,
+    common: dict[str, Any],
 ) -> int:
     """Record a restore that was written; exit 1 (the restore stands) if the record fails."""
-    undo_version, undo_file = _undo(args, env, result)
-    try:
-        _write_record(run, env, plan, result, [undo_version, undo_file])
-    except OhpenError as error:
+    problem = record_written(store, env.name, plan, result, list(_undo(args, env, result)), common)
+    if problem:
         return _no(
             "ohpen state restore: the restore above was written but its audit record was not: "
-            f"{error}",
+            f"{problem}",
             prefixed=True,
         )
     return EXIT_OK
-
-
-def _write_record(
-    run: Any, env: Environment, plan: RestorePlan, result: RestoreResult, undo: list[str]
-) -> None:
-    run.audit_store().write(
-        AUDIT_KIND,
-        env.name,
-        {
-            "bucket": plan.bucket,
-            "key": plan.key,
-            "source": plan.source,
-            "previous_version_id": result.previous_version_id,
-            "previous_serial": plan.current_serial,
-            "new_version_id": result.new_version_id,
-            "new_serial": result.new_serial,
-            "restored_version_id": plan.target_version_id,
-            "restored_serial": plan.target_serial,
-            "lineage": plan.lineage,
-            "backup_path": result.backup_path,
-            "operator": run.caller_arn,
-            "undo": undo,
-        },
-    )
 
 
 def _no(message: str, prefixed: bool = False) -> int:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.readiness.decide import NOT_NEEDED
 from pytest_ohpen.readiness.render import (
     as_data,
@@ -36,10 +37,14 @@ from pytest_ohpen.rollback.trigger import (
 from pytest_ohpen.util.files import write_atomic
 from pytest_ohpen.util.jsonable import iso_utc
 
+TRIGGER_KIND = "rollback_trigger"
+"""Written twice for an apply: ``status: started`` before the command, then the outcome
+(``status: finished``, naming the started record); once (the outcome) otherwise."""
+
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.config.environments import Environment
-    from pytest_ohpen.records.store import AuditStore
+    from pytest_ohpen.records.store import AuditRecord, AuditStore
     from pytest_ohpen.util.deadline import Deadline
 
 
@@ -100,20 +105,29 @@ def conclude(run: ReadinessRun, report: Report) -> Concluded:
     """Trigger (checks failed), write, record, mark known-good (a complete green run),
     notify, and call the report hooks; each step reads the typed ``report``."""
     env = run.env
+    started: str | None = None
     if report.checks.ran and report.failed_checks:
-        report = replace(report, rollback=_trigger(run, report))
-    written = _write_report(run.report_path, report)
+        trigger, started = _trigger(run, report)
+        report = replace(report, rollback=trigger)
+    written: list[Path] = []
+    unwritten: OSError | None = None  # the audit records are still written, then it is raised
+    try:
+        written = _write_report(run.report_path, report)
+    except OSError as error:
+        unwritten = error
     run.audit.write("readiness_report", env.name, as_data(report))
     if report.rollback and report.rollback.mode != "off":
         run.audit.write(
-            "rollback_trigger",
+            TRIGGER_KIND,
             env.name,
             {
-                **trigger_data(report.rollback),
-                "operator": dict(report.operator),
-                "verdict": report.verdict.verdict,
+                **_trigger_record(report),
+                "status": "finished",
+                **({"started_record": started} if started else {}),
             },
         )
+    if unwritten is not None:
+        raise OhpenError(f"the readiness report {run.report_path} cannot be written: {unwritten}")
     if report.checks.ran and report.verdict.verdict == NOT_NEEDED and run.complete_run:
         _mark_known_good(run, report)
     if run.notify and report.failed_checks:
@@ -123,8 +137,19 @@ def conclude(run: ReadinessRun, report: Report) -> Concluded:
     return Concluded(report, tuple(written), summary_lines(report, written))
 
 
-def _trigger(run: ReadinessRun, report: Report) -> TriggerRecord:
-    """Run the rollback command in the mode the gates allow; what happened, typed."""
+def _trigger_record(report: Report) -> dict[str, Any]:
+    """The ``rollback_trigger`` record's data (before the status fields)."""
+    assert report.rollback is not None
+    return {
+        **trigger_data(report.rollback),
+        "operator": dict(report.operator),
+        "verdict": report.verdict.verdict,
+    }
+
+
+def _trigger(run: ReadinessRun, report: Report) -> tuple[TriggerRecord, str | None]:
+    """Run the rollback command in the mode the gates allow: what happened, typed, and the
+    id of the "started" record written before an apply (None when nothing was applied)."""
     env = run.env
     requested = run.rollback_mode or env.rollback.mode
     vetoes = (
@@ -149,33 +174,45 @@ def _trigger(run: ReadinessRun, report: Report) -> TriggerRecord:
     for reason in decision.fallback_reasons:
         run.write_line(f"ohpen: rollback not applied: {reason}")
     if decision.mode == "off":
-        return record
+        return record, None
     if not env.rollback.command:
-        return replace(record, error=f"no [{env.name}.rollback] command is configured")
+        return replace(record, error=f"no [{env.name}.rollback] command is configured"), None
     target = report.target
+    values = {
+        "env": env.name,
+        "target_ref": target.git_ref if target else None,
+        "state_version": target.state_version_id if target else None,
+    }
     try:
-        argv = build_command(
-            env.rollback.command,
-            decision.mode,
-            {
-                "env": env.name,
-                "target_ref": target.git_ref if target else None,
-                "state_version": target.state_version_id if target else None,
-            },
-        )
+        argv = build_command(env.rollback.command, decision.mode, values)
     except CommandError as error:
-        return replace(record, error=str(error))
+        return replace(record, error=str(error)), None
     record = replace(record, command=tuple(argv))
-    run.write_line(f"ohpen: rollback ({decision.mode}): {' '.join(argv)}")
+    started = None
+    if record.mode == "apply":
+        recorded = _record_start(run, replace(report, rollback=record))
+        if isinstance(recorded, str):  # never applied unrecorded
+            reason = f"{recorded}, so nothing is applied (dry-run only)"
+            run.write_line(f"ohpen: rollback not applied: {reason}")
+            argv = build_command(env.rollback.command, "dry-run", values)
+            record = replace(
+                record,
+                mode="dry-run",
+                fallback_reasons=(*record.fallback_reasons, reason),
+                command=tuple(argv),
+            )
+        else:
+            started = recorded.id
+    run.write_line(f"ohpen: rollback ({record.mode}): {' '.join(argv)}")
     result = run_rollback(
         argv,
-        _handoff(run, decision.mode, iso_utc(report.generated_at)),
+        _handoff(run, record.mode, iso_utc(report.generated_at)),
         endpoint_url=run.clients.endpoint_url,
         cwd=run.repo,
         timeout=env.rollback.timeout,
         on_line=lambda line: run.write_line(f"  | {redact_text(line)}"),
     )
-    return replace(
+    finished = replace(
         record,
         exit_code=result.exit_code,
         duration_seconds=round(result.duration_seconds, 3),
@@ -183,6 +220,24 @@ def _trigger(run: ReadinessRun, report: Report) -> TriggerRecord:
         error=result.error,
         timed_out=result.timed_out,
     )
+    return finished, started
+
+
+def _record_start(run: ReadinessRun, report: Report) -> AuditRecord | str:
+    """Before an apply: the report (its trigger says apply, not yet run) and a
+    ``rollback_trigger`` record with ``status: started``. The record, or, when either
+    cannot be written, a sentence saying which (then nothing may be applied)."""
+    try:
+        _write_report(run.report_path, report)
+    except OSError as error:
+        return f"the readiness report {run.report_path} cannot be written ({error})"
+    try:
+        stored = run.audit.write(
+            TRIGGER_KIND, run.env.name, {**_trigger_record(report), "status": "started"}
+        )
+    except (OhpenError, OSError) as error:
+        return f"the rollback started record cannot be written ({error})"
+    return stored
 
 
 def _handoff(run: ReadinessRun, mode: str, detected_at: str) -> Handoff:
@@ -194,7 +249,6 @@ def _handoff(run: ReadinessRun, mode: str, detected_at: str) -> Handoff:
         detected_at=detected_at,
         approved_by=run.approved_by,
     )
-
 
 
 def _write_report(path: Path, report: Report) -> list[Path]:

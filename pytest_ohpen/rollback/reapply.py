@@ -20,6 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.rollback import worktree
+from pytest_ohpen.rollback.guard import (
+    TERRAFORM_ROLLBACK,
+    Blocked,
+    Cleared,
+    Override,
+    forced_line,
+    guard,
+)
 from pytest_ohpen.rollback.incident import KIND as INCIDENT
 from pytest_ohpen.rollback.incident import incident_data, incident_markdown
 from pytest_ohpen.terraform.binary import (
@@ -41,6 +49,8 @@ if TYPE_CHECKING:
     from pytest_ohpen.records.store import AuditStore
 
 DEFAULT_TARGET = "HEAD~1"
+STARTED_KIND = "rollback_terraform"
+"""The record written before an apply (``status: started``); the incident is the outcome."""
 
 
 class RollbackRefused(OhpenError):
@@ -70,6 +80,8 @@ class RollbackRequest:
     """When the failed run that led here ended (ISO), for time-to-recovery."""
     write_line: Callable[[str], None] = print
     timeout: float = 1800.0
+    override: Override = field(default_factory=Override)
+    """``--force`` and its ``--reason``: apply despite readiness blockers (recorded)."""
 
 
 @dataclass
@@ -86,6 +98,10 @@ class RollbackOutcome:
     recovered_state_version: str | None = None
     verification: str = "not run"
     incident_id: str | None = None
+    started_record: str | None = None
+    """The id of the "started" record written before the apply."""
+    cleared: Cleared | None = None
+    """What the readiness guard found before the apply (forced or not)."""
 
     @property
     def succeeded(self) -> bool:
@@ -129,11 +145,68 @@ def rollback_terraform(req: RollbackRequest) -> RollbackOutcome:
             if outcome.refused:
                 req.write_line("refused: " + "; ".join(outcome.refused))
             else:
-                _apply(req, runner, plan_file, outcome)
+                cleared = _guard(req, outcome)
+                if cleared is not None and not _record_start(req, outcome, deployed, cleared):
+                    return outcome  # nothing applied, and the store takes no record
+                if cleared is not None:
+                    _apply(req, runner, plan_file, outcome)
     if outcome.applied and req.verify:
         outcome.verification = _verify(req)
     outcome.incident_id = _record_incident(req, outcome, deployed, started)
     return outcome
+
+
+def _guard(req: RollbackRequest, outcome: RollbackOutcome) -> Cleared | None:
+    """The readiness blockers right before applying; None (and ``outcome.refused``) when
+    one stands and ``--force --reason`` does not override it."""
+    try:
+        cleared = guard(
+            TERRAFORM_ROLLBACK,
+            req.env,
+            req.clients,
+            req.repo,
+            req.override,
+            target_ref=req.target_ref,
+        )
+    except Blocked as error:
+        req.write_line(f"refused: {error}")
+        outcome.refused = [f"blocked by {b.code}: {b.message}" for b in error.blockers]
+        return None
+    warning = forced_line(TERRAFORM_ROLLBACK, cleared)
+    if warning:
+        req.write_line(warning)
+    outcome.cleared = cleared
+    return cleared
+
+
+def _record_start(
+    req: RollbackRequest, outcome: RollbackOutcome, deployed: str, cleared: Cleared
+) -> bool:
+    """The "started" record, before anything is applied; False (``outcome.error`` says
+    why, nothing applied) when it cannot be written."""
+    try:
+        record = req.audit.write(
+            STARTED_KIND,
+            req.env.name,
+            {
+                "status": "started",
+                "reason": req.reason,
+                "deployed_commit": deployed,
+                "target_ref": req.target_ref,
+                "target_commit": outcome.target_commit,
+                "review": _review_data(outcome.review),
+                "operator": req.operator,
+                "initiated_by": req.initiated_by,
+                "detected_at": req.detected_at,
+                **cleared.record(),
+            },
+        )
+    except OhpenError as error:
+        outcome.error = f"cannot record the rollback before applying it: {error}; nothing applied"
+        req.write_line(f"refused: {outcome.error}")
+        return False
+    outcome.started_record = record.id
+    return True
 
 
 def _print_review(req: RollbackRequest, review: PlanReview) -> None:
@@ -304,6 +377,8 @@ def _record_incident(
             "apply_seconds": outcome.apply_seconds,
             "error": outcome.error,
             "recovered_state_version": outcome.recovered_state_version,
+            "started_record": outcome.started_record,
+            **(outcome.cleared.record() if outcome.cleared else {}),
         },
         initiated_by=req.initiated_by,
         detected_at=req.detected_at,

@@ -72,7 +72,9 @@ def _lines(out: str) -> list[str]:
 
 
 def _records(root: Path) -> list[AuditRecord]:
-    return AuditStore(root / "audit").records(kind=data.AUDIT_KIND)
+    """The rollbacks' outcome records (each follows its "started" record)."""
+    records = AuditStore(root / "audit").records(kind=data.AUDIT_KIND)
+    return [r for r in records if r.data.get("status") != data.STARTED]
 
 
 def test_runs_lists_completed_runs_newest_first_with_the_promoted_one_marked(
@@ -169,8 +171,8 @@ def test_rollback_to_an_incomplete_run_is_refused(
 def test_a_concurrent_promotion_fails_the_rollback_loudly(
     prod: Silver, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Another writer promotes run 1 right before the pointer write: exit 1, one line, no
-    record; its pointer stands and current/ holds run 1's objects."""
+    """Another writer promotes run 1 right before the pointer write: exit 1, one line, a
+    "failed" outcome record; its pointer stands and current/ holds run 1's objects."""
     other = pointer_for(R1, R3, reason="concurrent promotion")
 
     def concurrent_promotion(kwargs: dict[str, Any]) -> None:
@@ -196,4 +198,6 @@ def test_a_concurrent_promotion_fails_the_rollback_loudly(
     assert f"current/ was restored to run {R1}'s objects" in err
     assert prod.s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}_LATEST.json")["Body"].read() == other
     assert current_objects(prod.s3) == run_objects(R1)
-    assert _records(Path.cwd()) == []
+    (failed,) = _records(Path.cwd())
+    assert failed.data["status"] == "failed"
+    assert failed.data["error"].startswith("the pointer changed since it was read")

@@ -55,7 +55,9 @@ class Prod:
         return bytes(self.s3.get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)["Body"].read())
 
     def audit(self) -> list[Any]:
-        return AuditStore(self.root / "audit").records(kind=state.AUDIT_KIND)
+        """The restores' outcome records (each follows its "started" record)."""
+        records = AuditStore(self.root / "audit").records(kind=state.AUDIT_KIND)
+        return [r for r in records if r.data.get("status") != state.STARTED]
 
 
 def _toml(url: str, audit: Path, account: str = ACCOUNT, terraform: bool = True) -> str:

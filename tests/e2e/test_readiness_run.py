@@ -480,7 +480,9 @@ def test_apply_runs_when_enabled_approved_ready_and_not_vetoed(lake: pytest.Pyte
     assert report["rollback"]["mode"] == "apply"
     assert report["rollback"]["fallback_reasons"] == []
     assert report["rollback"]["approved_by"] == "alice"
-    [record] = audit_records(lake, "rollback_trigger")
+    records = audit_records(lake, "rollback_trigger")  # "started" before the apply, then this
+    [record] = [r for r in records if r["data"]["status"] == "finished"]
+    assert len(records) == 2
     assert record["data"]["mode"] == "apply"
     assert record["data"]["approved_by"] == "alice"
 
