@@ -286,7 +286,7 @@ class AuditStore:
             try:
                 record = AuditRecord.from_json(json.loads(path.read_bytes()))
                 _check_place(record, path.parent.parent.name, path.parent.name, path.stem)
-            except (OSError, ValueError) as error:
+            except (OSError, ValueError, RecursionError) as error:  # nested too deep to parse
                 warnings.warn(
                     f"skipping unreadable audit record {path}: {error}", AuditWarning, stacklevel=3
                 )
@@ -334,6 +334,7 @@ class AuditStore:
                 _check_place(record, env_name, kind_name, name[: -len(".json")])
             except (
                 ValueError,
+                RecursionError,  # a record nested too deeply to parse
                 botocore.exceptions.ClientError,
                 botocore.exceptions.BotoCoreError,
             ) as error:
