@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen.config.settings import Settings
+from pytest_ohpen.config.settings import Settings, default_report
 from pytest_ohpen.errors import ConfigError, OhpenError, PreflightError
 from pytest_ohpen.rollback.handoff import from_env as told_by_parent
 
@@ -190,7 +190,7 @@ class OhpenRun:
     def report_path(self) -> Path:
         """Where the readiness report goes (``--readiness-report`` or reports/ in the rootdir)."""
         chosen = self.settings.readiness_report
-        return chosen or self.rootdir / "reports" / f"readiness-{self.environment.name}.json"
+        return chosen or default_report(self.rootdir, self.environment.name)
 
     def audit_store(self) -> AuditStore:
         """The environment's append-only audit store (local directory, S3 when configured)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.records.known_good import COMMIT_SHA
 
 DEFAULT_TARGETS = "environments.toml"
 DEFAULT_REPORT = "reports/readiness-<env>.json in the rootdir"
@@ -48,6 +49,9 @@ HELP = {
     "else HEAD~1)",
     "approved_by": "who approved an applied rollback (env: OHPEN_ROLLBACK_APPROVED_BY)",
     "notify": "publish a short summary of a failed run to the environment's failure topic",
+    "deployed_commit": "the commit the deployment under test was applied from, recorded in "
+    "a known-good mark (env: OHPEN_DEPLOYED_COMMIT); default: GITHUB_SHA or CI_COMMIT_SHA, "
+    "else the rollback that produced the state version, else unknown",
 }
 
 
@@ -109,6 +113,12 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--notify", dest="ohpen_notify", action="store_true", default=False, help=HELP["notify"]
     )
+    group.addoption(
+        "--deployed-commit",
+        dest="ohpen_deployed_commit",
+        metavar="SHA",
+        help=HELP["deployed_commit"],
+    )
     parser.addini("ohpen_targets", HELP["targets"], default=None)
     parser.addini("ohpen_readiness_report", HELP["readiness_report"], default=None)
     parser.addini("ohpen_invoke_lambda", HELP["invoke_lambda"], type="bool", default=False)
@@ -142,6 +152,8 @@ class Settings:
     rollback_target: str | None = None
     approved_by: str | None = None
     notify: bool = False
+    deployed_commit: Sourced | None = None
+    """None: CI's commit variable, else the rollback record, else unknown."""
 
 
 def resolve(config: pytest.Config) -> Settings:
@@ -167,6 +179,7 @@ def resolve(config: pytest.Config) -> Settings:
         ).strip()
         or None,
         notify=bool(config.getoption("ohpen_notify")),
+        deployed_commit=_deployed_commit(config),
     )
 
 
@@ -184,6 +197,38 @@ def state_version_choice(given: str | None) -> str | None:
         "version id of the state object (16 to 1024 of A-Z a-z 0-9 . _ + / = -); list them "
         "with `ohpen state versions --env NAME`"
     )
+
+
+def _deployed_commit(config: pytest.Config) -> Sourced | None:
+    given = first_given(
+        (config.getoption("ohpen_deployed_commit") or "").strip() or None,
+        "--deployed-commit",
+        "OHPEN_DEPLOYED_COMMIT",
+    )
+    if given is None:
+        return None
+    sha = given.value.strip()
+    if not COMMIT_SHA.fullmatch(sha):
+        raise ConfigError(
+            f"{given.written}: expected a commit SHA (7 to 64 hex digits), e.g. "
+            "$(git rev-parse HEAD) of the checkout that was applied"
+        )
+    return Sourced(sha.lower(), given.written)
+
+
+def default_report(rootdir: Path, environment: str) -> Path:
+    """Where an environment's readiness report goes without ``--readiness-report``."""
+    return rootdir / "reports" / f"readiness-{environment}.json"
+
+
+def named_report(config: pytest.Config) -> Path | None:
+    """This run's report path from the two options that name it alone, so a run whose other
+    options are wrong (exit 4) can still retire an earlier report; None: no environment."""
+    chosen = _report_path(config)
+    if chosen:
+        return chosen
+    named = first_given(config.getoption("ohpen_env"), "--env", "OHPEN_ENV")
+    return default_report(config.rootpath, named.value) if named else None
 
 
 def _report_path(config: pytest.Config) -> Path | None:

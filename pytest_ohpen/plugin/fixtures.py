@@ -126,6 +126,7 @@ def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
     ``--target-state-version`` (an id, ``latest`` or ``previous``), else the newest
     known-good mark; None when neither is known (the configuration tests then skip)."""
     from pytest_ohpen.checks.configuration import TargetError, resolve_target
+    from pytest_ohpen.terraform.target import known_good_order
 
     run = run_of(pytestconfig)
     terraform = run.environment.terraform
@@ -138,7 +139,7 @@ def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
             terraform.state_bucket,
             terraform.state_key,
             run.settings.target_state_version,
-            [str(mark.data.get("state_version_id")) for mark in marks],
+            known_good_order([mark.data for mark in marks]),
         )
     except TargetError as error:
         problem = str(error)  # already names --target-state-version or the known-good mark

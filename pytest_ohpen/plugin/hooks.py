@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from pytest_ohpen.checks.base import CheckFailed, CheckInconclusive
-from pytest_ohpen.config.settings import add_options
+from pytest_ohpen.config.settings import add_options, named_report
 from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import ConfigError, OhpenError
 from pytest_ohpen.plugin.deadline import bound_attempt, deadline_of, start_deadline, timeout_reason
+from pytest_ohpen.plugin.evidence import NOTHING_CHECKED_EXIT
 from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are registered by being here)
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
@@ -131,6 +132,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     run = run_of(config)
     config.pluginmanager.register(XdistController(run, config), CONTROLLER_NAME)
+    _retire_previous_report(config)
     try:
         named = run.settings.env_name is not None
     except OhpenError as error:
@@ -185,6 +187,8 @@ def pytest_collection_modifyitems(
     if not checks:
         return
     run = run_of(config)
+    if not is_worker(config) and not config.option.collectonly:
+        _retire_previous_report(config)
     try:
         env = run.environment
         policy = retry_policy(
@@ -227,6 +231,34 @@ def pytest_collection_modifyitems(
         config.pluginmanager.register(settle, SETTLE_NAME)
 
 
+def _retire_previous_report(config: pytest.Config) -> None:
+    """As a run that checks an environment starts, before its options are validated and
+    before preflight: remove the previous run's readiness report, so a run that ends with a
+    usage or preflight error (exit 4) leaves none behind that reads as its own."""
+    from pytest_ohpen.readiness.conclude import retire_report
+
+    path = named_report(config)
+    if path is None:
+        return
+    try:
+        retire_report(path)
+    except OhpenError as error:
+        raise usage_error(error) from None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A run whose every check was skipped checked nothing: exit code 5 (pytest's "no tests
+    ran"), not 0, whatever the skips were; a run with another failure keeps its code."""
+    if _nothing_checked(session.config) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = NOTHING_CHECKED_EXIT
+
+
+def _nothing_checked(config: pytest.Config) -> str | None:
+    reporter = config.pluginmanager.get_plugin(REPORTER_NAME)
+    return reporter.nothing_checked if reporter is not None else None
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     config = terminalreporter.config
     lines = config.stash[RUN_KEY].summary_lines if RUN_KEY in config.stash else []
@@ -234,6 +266,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("ohpen")
         for line in lines:
             terminalreporter.write_line(line)
+    nothing = _nothing_checked(config)
+    if nothing:
+        terminalreporter.write_line(f"ERROR: {USAGE_PREFIX}{nothing}", red=True, bold=True)
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import NoReturn
 
 import pytest
 
@@ -19,6 +20,20 @@ KIND_PROPERTY = "ohpen_resource_kind"
 INCONCLUSIVE_PROPERTY = "ohpen_inconclusive"
 """Set on the report of an attempt that could not check (``makereport``): it crosses from
 xdist workers with the report, as its other ``user_properties`` do."""
+BY_CHOICE = "(opted out)"
+"""How the reason of a skip the operator chose ends (:func:`skip_by_choice`)."""
+
+
+def skip_by_choice(reason: str) -> NoReturn:
+    """Skip a check the operator opted out of: an opt-in not given (``--invoke-lambda``) or a
+    check the environment switches off (``tls_policy = false``). Such a skip still lets a green
+    run mark known-good; any other skip (a missing setting, no resources of a kind) does not."""
+    pytest.skip(f"{reason} {BY_CHOICE}")
+
+
+def is_by_choice(reason: str | None) -> bool:
+    """Whether a skip's reason says the operator opted out (see :func:`skip_by_choice`)."""
+    return bool(reason) and str(reason).endswith(BY_CHOICE)
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,7 @@ class CheckOutcome:
     resource: str | None = None
     kind: str | None = None
     message: str | None = None
-    """The one-line reason, for a failed or inconclusive check."""
+    """The one-line reason, for a failed or inconclusive check, or why a check was skipped."""
     retried: bool = False
     """Whether an earlier attempt was rerun (a pass is then a pass on retry)."""
 
@@ -77,7 +92,7 @@ class CheckOutcomes:
                 _status(report),
                 tag.resource,
                 tag.kind,
-                failure_line(report) if report.failed else None,
+                failure_line(report) if report.failed else _skip_line(report),
             )
 
     @property
@@ -96,6 +111,10 @@ class CheckOutcomes:
     @property
     def passed(self) -> tuple[CheckOutcome, ...]:
         return tuple(o for o in self.results if o.status == "passed")
+
+    @property
+    def skipped(self) -> tuple[CheckOutcome, ...]:
+        return tuple(o for o in self.results if o.status == "skipped")
 
     @property
     def passed_on_retry(self) -> tuple[CheckOutcome, ...]:
@@ -118,3 +137,14 @@ def failure_line(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     message = getattr(crash, "message", None) or str(report.longrepr or "failed")
     return " ".join(message.split())[:500]
+
+
+def _skip_line(report: pytest.TestReport) -> str | None:
+    """A skipped check's reason without pytest's "Skipped: " (None unless it was skipped);
+    ``longrepr`` is (path, line, reason), also once it crossed from an xdist worker."""
+    if not report.skipped:
+        return None
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, (tuple, list)) and len(longrepr) == 3 else ""
+    text = " ".join(str(reason or longrepr or "skipped").split())
+    return text.removeprefix("Skipped: ")[:500]

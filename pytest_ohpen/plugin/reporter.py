@@ -3,7 +3,9 @@
 
 It collects each check's final outcome from the logged reports; at session finish it
 assesses them (facts, verdict, report) and concludes (trigger, files, audit records) and
-prints a few summary lines. The run's exit code is never changed.
+prints a few summary lines. A run whose every check was skipped checked nothing: it
+concludes nothing (no report, no record, no mark) and the plugin's hooks end it with exit
+code 5. Otherwise the run's exit code is never changed here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pytest
 from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.plugin.deadline import deadline_of
+from pytest_ohpen.plugin.evidence import evidence_of, nothing_checked
 from pytest_ohpen.plugin.outcomes import CheckOutcomes
 from pytest_ohpen.plugin.preflight import REPORTER_NAME
 from pytest_ohpen.plugin.stash import selection_of
@@ -40,10 +43,17 @@ class ReadinessReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.outcomes.record(report)
 
+    @property
+    def nothing_checked(self) -> str | None:
+        """The one line when every check was skipped (the run then ends with exit 5)."""
+        return nothing_checked(self.outcomes.results, self.run.environment.name)
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.outcomes.results:
             return  # no check ran (e.g. interrupted during collection)
+        if self.nothing_checked:
+            return  # nothing to conclude from: no report, no mark (exit 5, see hooks)
         config = session.config
         terminal = config.pluginmanager.get_plugin("terminalreporter")
 
@@ -66,7 +76,12 @@ class ReadinessReporter:
                 target_ref=settings.rollback_target,
                 approved_by=settings.approved_by,
                 notify=settings.notify,
-                complete_run=_complete(config),
+                evidence=evidence_of(
+                    self.outcomes.results,
+                    self.run.environment.name,
+                    left_out=_left_out(session),
+                ),
+                deployed_commit=settings.deployed_commit,
                 hooks=Hooks(
                     facts=hook.pytest_ohpen_readiness_facts,
                     report=hook.pytest_ohpen_readiness_report,
@@ -94,12 +109,21 @@ class ReadinessReporter:
             )
 
 
-def _complete(config: pytest.Config) -> bool:
-    """Whether every collected check was selected: only then can a pass mark known-good.
+def _left_out(session: pytest.Session) -> str | None:
+    """What of the collected checks did not run, or None: only a run that left nothing out
+    can mark known-good.
 
     Collection reports what it leaves out (``pytest_deselected``, tracked in the run's
-    Selection); node ids on the command line select some checks without deselecting any.
+    Selection); node ids on the command line select some checks without deselecting any;
+    -x, --maxfail and Ctrl-C stop a run before every check ran.
     """
-    if any("::" in arg for arg in config.args):
-        return False
-    return selection_of(config).everything
+    config = session.config
+    if any("::" in arg for arg in config.args) or not selection_of(config).everything:
+        return "only part of the checks was selected (-k, -m, --deselect, --lf or node ids)"
+    if (
+        session.shouldstop
+        or session.shouldfail
+        or (session.exitstatus == pytest.ExitCode.INTERRUPTED)
+    ):
+        return "the run stopped before every check ran"
+    return None

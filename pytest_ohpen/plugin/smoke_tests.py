@@ -7,14 +7,13 @@ very same functions (nothing copied). Run right after `terraform apply`:
 
 from __future__ import annotations
 
-import pytest
-
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.awslambda import check_lambda_active, check_lambda_invocable
 from pytest_ohpen.checks.glue import check_glue_job_exists
 from pytest_ohpen.checks.s3 import check_bucket_accessible
 from pytest_ohpen.checks.stepfunctions import check_state_machine_active
+from pytest_ohpen.plugin.outcomes import skip_by_choice
 
 
 def test_bucket_accessible(ohpen_bucket: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
@@ -44,6 +43,6 @@ def test_lambda_invocable(
 ) -> None:
     """The Lambda function runs without a function error (opt-in: it executes code)."""
     if not ohpen_invoke_lambda:
-        pytest.skip("invocation is opt-in: --invoke-lambda or SMOKE_INVOKE_LAMBDA=1")
+        skip_by_choice("invocation is opt-in: --invoke-lambda or SMOKE_INVOKE_LAMBDA=1")
     check_lambda_active(ohpen_aws.client("lambda"), ohpen_lambda, ohpen_where)
     check_lambda_invocable(ohpen_aws.invoker(), ohpen_lambda, ohpen_where)

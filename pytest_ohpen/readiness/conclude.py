@@ -8,6 +8,8 @@ The second half of what the plugin does when checks end, after
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,7 +27,14 @@ from pytest_ohpen.readiness.render import (
 )
 from pytest_ohpen.readiness.report import Report, TriggerRecord
 from pytest_ohpen.records.identity import operator_identity
+from pytest_ohpen.records.known_good import (
+    ROLLBACK_KIND,
+    Evidence,
+    deployed_commit,
+    mark_data,
+)
 from pytest_ohpen.records.redact import redact_text
+from pytest_ohpen.records.store import KNOWN_GOOD
 from pytest_ohpen.rollback.handoff import Handoff
 from pytest_ohpen.rollback.trigger import (
     CommandError,
@@ -41,9 +50,14 @@ TRIGGER_KIND = "rollback_trigger"
 """Written twice for an apply: ``status: started`` before the command, then the outcome
 (``status: finished``, naming the started record); once (the outcome) otherwise."""
 
+REPORT_KIND = "readiness_report"
+"""The report's ``kind`` (and its audit records')."""
+MARKDOWN_TITLE = "# Rollback readiness: "
+
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.config.environments import Environment
+    from pytest_ohpen.config.settings import Sourced
     from pytest_ohpen.records.store import AuditRecord, AuditStore
     from pytest_ohpen.util.deadline import Deadline
 
@@ -75,8 +89,11 @@ class ReadinessRun:
     target_ref: str | None = None
     approved_by: str | None = None
     notify: bool = False
-    complete_run: bool = True
-    """False when tests were deselected (-k, -m, --lf): a pass then marks nothing known-good."""
+    evidence: Evidence | None = None
+    """What the run's checks proved (None: no checks ran); a pass marks known-good only when
+    it has no gaps (nothing deselected or skipped for a missing setting, something checked)."""
+    deployed_commit: Sourced | None = None
+    """``--deployed-commit``/OHPEN_DEPLOYED_COMMIT; None: CI's variable, the rollback record."""
     hooks: Hooks = field(default_factory=Hooks)
     deadline: Deadline | None = None
     """The run's deadline: the facts are gathered within what is left of it."""
@@ -115,7 +132,7 @@ def conclude(run: ReadinessRun, report: Report) -> Concluded:
         written = _write_report(run.report_path, report)
     except OSError as error:
         unwritten = error
-    run.audit.write("readiness_report", env.name, as_data(report))
+    run.audit.write(REPORT_KIND, env.name, as_data(report))
     if report.rollback and report.rollback.mode != "off":
         run.audit.write(
             TRIGGER_KIND,
@@ -128,7 +145,7 @@ def conclude(run: ReadinessRun, report: Report) -> Concluded:
         )
     if unwritten is not None:
         raise OhpenError(f"the readiness report {run.report_path} cannot be written: {unwritten}")
-    if report.checks.ran and report.verdict.verdict == NOT_NEEDED and run.complete_run:
+    if report.checks.ran and report.verdict.verdict == NOT_NEEDED:
         _mark_known_good(run, report)
     if run.notify and report.failed_checks:
         _notify(run, report)
@@ -251,30 +268,101 @@ def _handoff(run: ReadinessRun, mode: str, detected_at: str) -> Handoff:
     )
 
 
+def report_files(path: Path) -> tuple[Path, Path]:
+    """The report's JSON file and the Markdown beside it."""
+    return path, path.with_suffix(".md")
+
+
 def _write_report(path: Path, report: Report) -> list[Path]:
-    markdown = path.with_suffix(".md")
-    write_atomic(path, to_json(report))
+    json_path, markdown = report_files(path)
+    write_atomic(json_path, to_json(report))
     write_atomic(markdown, to_markdown(report))
-    return [path, markdown]
+    return [json_path, markdown]
+
+
+def retire_report(path: Path) -> None:
+    """Remove an earlier run's report files before this run checks anything, so a run that
+    stops early (a usage or preflight error, exit 4) leaves no report to be read as its own.
+    Every report is also an audit record, so nothing is lost; a file that is not a readiness
+    report (a mistyped ``--readiness-report``) is left alone. OhpenError (one line) when
+    a report cannot be removed: the run must not go on with it in place."""
+    json_path, markdown = report_files(path)
+    if not _is_report(json_path):
+        return
+    stale = [json_path, *([markdown] if _head(markdown).startswith(MARKDOWN_TITLE) else [])]
+    for file in stale:
+        try:
+            file.unlink(missing_ok=True)
+        except OSError as error:
+            raise OhpenError(
+                f"cannot remove the previous readiness report {file}: "
+                f"{error.strerror or error}; it would be read as this run's: remove it, or "
+                "pass --readiness-report PATH"
+            ) from None
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):  # absent, a folder, unreadable, not JSON: not ours
+        return False
+    return isinstance(data, dict) and data.get("kind") == REPORT_KIND
+
+
+def _head(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            return file.read(len(MARKDOWN_TITLE)).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _mark_known_good(run: ReadinessRun, report: Report) -> None:
-    """Every check passed on a complete run: this state version and commit are known good."""
+    """A green run that proved it (see :class:`Evidence`): this state version, applied from
+    the deployed commit, is known good; the mark says what passed."""
+    evidence = run.evidence
+    if evidence is None or not evidence.proves:
+        gaps = evidence.gaps if evidence else ("no checks ran",)
+        run.write_line(f"ohpen: not marked known-good: {'; '.join(gaps)}")
+        return
     current = report.current
     if current is None:
         run.write_line("ohpen: no state version to mark known-good")
         return
-    run.audit.write(
-        "known_good",
-        run.env.name,
-        {
-            "state_version_id": current.version.version_id,
-            "git_commit": report.git_head,
-            "marked_at": iso_utc(report.generated_at),
-            "checks_passed": report.checks.passed,
-            "operator": dict(report.operator),
-        },
+    version_id = current.version.version_id
+    given = run.deployed_commit
+    commit = deployed_commit(
+        given.value if given else None,
+        given.written if given else None,
+        os.environ,
+        _rollback_records(run),
+        version_id,
     )
+    run.audit.write(
+        KNOWN_GOOD,
+        run.env.name,
+        mark_data(
+            version_id,
+            evidence,
+            commit,
+            checkout_head=report.git_head,
+            marked_at=iso_utc(report.generated_at),
+            operator=report.operator,
+        ),
+    )
+    if commit.sha is None:
+        run.write_line(
+            f"ohpen: known-good mark of state version {version_id} records no deployed commit: "
+            "pass --deployed-commit SHA (or OHPEN_DEPLOYED_COMMIT) where the deployment runs"
+        )
+
+
+def _rollback_records(run: ReadinessRun) -> list[AuditRecord]:
+    """The rollbacks the audit store holds, newest first; unreadable: none (commit unknown)."""
+    try:
+        return run.audit.records(kind=ROLLBACK_KIND, environment=run.env.name)
+    except (OhpenError, OSError):
+        return []
 
 
 def _notify(run: ReadinessRun, report: Report) -> None:

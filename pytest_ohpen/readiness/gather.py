@@ -9,7 +9,7 @@ it, and once it has run out the remaining facts are not asked for: each is unver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -129,9 +129,26 @@ def _gather(
     facts.running = _running(facts, env, clients)
     facts.unversioned_buckets = _unversioned(facts, env, clients)
     mark = facts.state.known_good_mark if facts.state else None
-    ref = target_ref or (mark or {}).get("git_commit") or DEFAULT_TARGET_REF
+    ref = target_ref or _marked_commit(facts, mark) or DEFAULT_TARGET_REF
     facts.git = gitinfo.git_facts(repo, ref)
     return facts
+
+
+def _marked_commit(facts: ReadinessFacts, mark: Mapping[str, Any] | None) -> str | None:
+    """The deployed commit the target's known-good mark records; a mark that records none
+    (unknown: null) is never a git target, so the git target falls back to HEAD~1, with a
+    warning that it need not be the code of the marked state version."""
+    if mark is None:
+        return None
+    commit = mark.get("git_commit")
+    if isinstance(commit, str) and commit:
+        return commit
+    facts.extra_warnings.append(
+        f"the known-good mark of state version {mark.get('state_version_id')} records no "
+        f"deployed commit: the git target falls back to {DEFAULT_TARGET_REF}, which need not be "
+        "the code of that state version; pass --rollback-target REF to name it"
+    )
+    return None
 
 
 def _probe(facts: ReadinessFacts, what: str, call: Callable[[], T]) -> T | None:
@@ -169,12 +186,15 @@ def _state(
     if versions is None:
         return None  # unknown, and recorded as unverified: the verdict blocks on that
     current_version = target.current_version(versions)
-    ids = [str(m["state_version_id"]) for m in marks if m.get("state_version_id")]
-    chosen = target.choose_target(versions, ids, where=where)
+    chosen = target.choose_target(versions, target.known_good_order(marks), where=where)
     target_version, source = (chosen.version, chosen.reason) if chosen else (None, None)
     mark = None
     if chosen is not None and chosen.reason == target.KNOWN_GOOD:
-        mark = next(m for m in marks if m.get("state_version_id") == chosen.version.version_id)
+        mark = next(
+            m
+            for m in target.preferred_marks(marks)
+            if m.get("state_version_id") == chosen.version.version_id
+        )
 
     def read(version: statefile.StateVersion | None) -> VersionFacts | None:
         if version is None:

@@ -96,6 +96,8 @@ class RollbackOutcome:
     apply_seconds: float | None = None
     error: str | None = None
     recovered_state_version: str | None = None
+    restored_state_version: str | None = None
+    """The state version the apply wrote (the incident names it with the commit applied)."""
     verification: str = "not run"
     incident_id: str | None = None
     started_record: str | None = None
@@ -151,7 +153,7 @@ def rollback_terraform(req: RollbackRequest) -> RollbackOutcome:
                 if cleared is not None:
                     _apply(req, runner, plan_file, outcome)
     if outcome.applied and req.verify:
-        outcome.verification = _verify(req)
+        outcome.verification = _verify(req, outcome.target_commit)
     outcome.incident_id = _record_incident(req, outcome, deployed, started)
     return outcome
 
@@ -241,6 +243,7 @@ def _apply(
     try:
         runner.apply(plan_file)
         outcome.applied = True
+        outcome.restored_state_version = _state_version_now(req)
     except TerraformError as error:
         outcome.error = str(error)
         req.write_line(f"apply failed: {error}")
@@ -248,6 +251,24 @@ def _apply(
             _recover(req, backup, backups, outcome)
     finally:
         outcome.apply_seconds = round(time.monotonic() - began, 3)
+
+
+def _state_version_now(req: RollbackRequest) -> str | None:
+    """The state version the backend serves after the apply; None if it cannot be read (the
+    incident then names no version, and a later mark finds no commit in it)."""
+    import botocore.exceptions as bex
+
+    from pytest_ohpen.terraform import state_versions as statefile
+    from pytest_ohpen.terraform.target import current_version
+
+    assert req.env.terraform is not None
+    tf = req.env.terraform
+    try:
+        versions = statefile.list_versions(req.clients.client("s3"), tf.state_bucket, tf.state_key)
+    except (bex.BotoCoreError, bex.ClientError):
+        return None
+    current = current_version(versions)
+    return current.version_id if current else None
 
 
 def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: RollbackOutcome) -> None:
@@ -289,8 +310,10 @@ def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: Rollbac
     )
 
 
-def _verify(req: RollbackRequest) -> str:
-    """``pytest suites/smoke --env NAME`` after the apply (never triggering another rollback)."""
+def _verify(req: RollbackRequest, applied_commit: str) -> str:
+    """``pytest suites/smoke --env NAME`` after the apply (never triggering another rollback);
+    a green run marks the new state version known-good as applied from ``applied_commit``
+    (not the checkout's HEAD, which is the newer commit just rolled back)."""
     argv = [
         sys.executable,
         "-m",
@@ -303,6 +326,8 @@ def _verify(req: RollbackRequest) -> str:
         "-p",
         "no:cacheprovider",
         "-q",
+        "--deployed-commit",
+        applied_commit,
     ]
     if req.targets_file:
         argv += ["--targets", str(req.targets_file)]
@@ -364,7 +389,7 @@ def _record_incident(
         reason=req.reason,
         deployment_sha=deployed,
         restored_sha=outcome.target_commit,
-        restored_state_version=None,
+        restored_state_version=outcome.restored_state_version,
         operator=req.operator,
         started_at=started.isoformat().replace("+00:00", "Z"),
         finished_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),

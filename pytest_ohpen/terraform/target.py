@@ -8,13 +8,17 @@ versions (as listed, newest first) and the known-good marks in, the version and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from pytest_ohpen.records.known_good import proven_by_post_rollback
 from pytest_ohpen.terraform.state_versions import StateVersion
 
+M = TypeVar("M", bound=Mapping[str, Any])
 KNOWN_GOOD = "known_good"
-"""The newest version a complete green run marked known-good (never the current one)."""
+"""The version of the preferred known-good mark (never the current one): the newest marked
+by a complete post-rollback run, else the newest marked by a smoke run."""
 PREVIOUS = "previous"
 """The newest version before the current one."""
 LATEST = "latest"
@@ -49,6 +53,19 @@ def current_version(versions: Sequence[StateVersion]) -> StateVersion | None:
     return versions[0] if versions and not versions[0].is_delete_marker else None
 
 
+def preferred_marks(marks: Sequence[M]) -> list[M]:
+    """Known-good marks (their data, newest first) in the order a target is chosen from
+    them: those proven by the post-rollback suite first, then the rest (smoke, or a mark
+    from before marks recorded their suite), each newest first."""
+    usable = [m for m in marks if m.get("state_version_id")]
+    return sorted(usable, key=lambda m: not proven_by_post_rollback(m))  # stable
+
+
+def known_good_order(marks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The state version ids of :func:`preferred_marks`, for :func:`choose_target`."""
+    return [str(m["state_version_id"]) for m in preferred_marks(marks)]
+
+
 def choose_target(
     versions: Sequence[StateVersion],
     known_good_ids: Sequence[str],
@@ -59,9 +76,9 @@ def choose_target(
     """The rollback target among ``versions`` (newest first, delete markers included).
 
     ``choice`` is what the operator asked for: a version id, "latest" or "previous".
-    Without one: the newest of ``known_good_ids`` (newest first) that is still stored and
-    is not the current version, else the previous version, else None (nothing to go back
-    to). A choice that cannot be met is a TargetError naming ``where``.
+    Without one: the first of ``known_good_ids`` (in :func:`known_good_order`) that is still
+    stored and is not the current version, else the previous version, else None (nothing to
+    go back to). A choice that cannot be met is a TargetError naming ``where``.
     """
     current = current_version(versions)
     live = [v for v in versions if not v.is_delete_marker]

@@ -15,6 +15,7 @@ from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.pipeline import run_pipeline
 from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.plugin.outcomes import skip_by_choice
 
 
 @pytest.mark.ohpen_pipeline
@@ -23,7 +24,7 @@ def test_pipeline_runs_end_to_end(
 ) -> None:
     """An execution on a fresh input SUCCEEDS; a failure names the state, error and cause."""
     if not ohpen_env.e2e:
-        pytest.skip(f"e2e = false for environment {ohpen_env.name!r}: nothing is started there")
+        skip_by_choice(f"e2e = false for environment {ohpen_env.name!r}: nothing is started there")
     if not ohpen_env.resources.buckets:
         pytest.skip("no input bucket: the environment lists no buckets")
     run_pipeline(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.security import (
@@ -16,6 +14,7 @@ from pytest_ohpen.checks.security import (
     check_versioning_enabled,
 )
 from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.plugin.outcomes import skip_by_choice
 
 
 def test_bucket_blocks_public_access(
@@ -30,7 +29,7 @@ def test_bucket_denies_non_tls(
 ) -> None:
     """The bucket policy denies requests without TLS (aws:SecureTransport false)."""
     if not ohpen_env.security.tls_policy:
-        pytest.skip(f"[{ohpen_env.name}.security] tls_policy = false")
+        skip_by_choice(f"[{ohpen_env.name}.security] tls_policy = false")
     check_tls_only(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
 
 
@@ -44,7 +43,7 @@ def test_bucket_uses_kms(
 ) -> None:
     """Default encryption is SSE-KMS where the environment asks for it."""
     if not ohpen_env.security.kms:
-        pytest.skip(f"[{ohpen_env.name}.security] kms = false")
+        skip_by_choice(f"[{ohpen_env.name}.security] kms = false")
     check_kms_encryption(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
 
 

@@ -532,7 +532,11 @@ def test_xdist_reports_and_triggers_once_on_the_controller(lake: pytest.Pytester
 # ----------------------------------------------------------------- green runs
 
 
-def test_green_run_needs_no_rollback_and_marks_known_good(lake: pytest.Pytester) -> None:
+def test_green_run_needs_no_rollback_and_marks_known_good(
+    lake: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("GITHUB_SHA", "CI_COMMIT_SHA", "OHPEN_DEPLOYED_COMMIT"):
+        monkeypatch.delenv(variable, raising=False)
     result = run(lake)
 
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
@@ -548,7 +552,8 @@ def test_green_run_needs_no_rollback_and_marks_known_good(lake: pytest.Pytester)
     assert mark["kind"] == "known_good"
     assert mark["environment"] == "local"
     assert mark["data"]["state_version_id"] == report["current"]["state_version_id"]
-    assert mark["data"]["git_commit"] == head
+    assert mark["data"]["git_commit"] is None, "HEAD is not the deployed commit: unknown"
+    assert mark["data"]["checkout_head"] == head
     assert mark["data"]["checks_passed"] == 6
 
 

@@ -559,6 +559,7 @@ def test_apply_applies_the_reviewed_plan_file_and_records_the_incident(prod: Pro
     data = record.data
     assert data["deployment_sha"] == prod.commits[2]
     assert data["rolled_back_to"]["git_commit"] == prod.commits[1]
+    assert data["rolled_back_to"]["state_version"] == prod.versions()[0], "what the apply left"
     assert (data["mode"], data["outcome"], data["verification"]) == ("apply", "applied", "not run")
     assert data["reason"] == "glue job broken by deployment 3"
     assert data["root_cause"] is None and data["prevention"] is None
