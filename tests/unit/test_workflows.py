@@ -203,6 +203,20 @@ def test_cd_post_rollback_checks_after_the_rollback(cd: dict[str, Any]) -> None:
     assert all(u["if"] == "always()" for u in uploads)
 
 
+def test_cd_post_rollback_marks_the_commit_the_rollback_applied(cd: dict[str, Any]) -> None:
+    """After a rollback GITHUB_SHA is the commit that was rolled back: a known-good mark of the
+    post-rollback run must name the commit the rollback applied, or the next report would
+    propose rolling back *to* the broken commit."""
+    rollback = cd["jobs"]["rollback"]
+    assert rollback["outputs"]["target_commit"] == "${{ steps.target.outputs.git_commit }}"
+    [step] = [
+        s
+        for s in steps(cd["jobs"]["post_rollback"])
+        if "pytest suites/post_rollback" in s.get("run", "")
+    ]
+    assert step["env"]["OHPEN_DEPLOYED_COMMIT"] == "${{ needs.rollback.outputs.target_commit }}"
+
+
 def test_cd_no_job_rolls_back_without_the_environment(cd: dict[str, Any]) -> None:
     """Only the approval-gated job may apply anything back: no other job runs the rollback
     script with --apply or asks the plugin's trigger to apply."""
