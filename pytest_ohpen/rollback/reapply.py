@@ -40,8 +40,9 @@ from pytest_ohpen.terraform.binary import (
     terraform_version,
 )
 from pytest_ohpen.terraform.plan_review import PlanReview, render_review, review_plan
+from pytest_ohpen.terraform.restore_apply import run_token
 from pytest_ohpen.util import process
-from pytest_ohpen.util.files import write_atomic
+from pytest_ohpen.util.files import write_atomic, write_new
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
@@ -233,8 +234,12 @@ def _apply(
     before = next((v for v in versions if not v.is_delete_marker), None)
     backup: Path | None = None
     if before is not None:
-        backup = backups / f"{Path(tf.state_key).name}.{before.version_id}.pre-rollback.json"
-        write_atomic(
+        # A name of this run's own, created and never replaced: two rollbacks of one version
+        # (a retry, a concurrent run) each keep their backup.
+        backup = backups / (
+            f"{Path(tf.state_key).name}.{before.version_id}.{run_token()}.pre-rollback.json"
+        )
+        write_new(
             backup,
             statefile.read_version(s3, tf.state_bucket, tf.state_key, before.version_id),
         )

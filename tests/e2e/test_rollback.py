@@ -550,7 +550,7 @@ def test_apply_applies_the_reviewed_plan_file_and_records_the_incident(prod: Pro
     assert calls[4]["cwd"] == calls[2]["cwd"]
     without_lock_flags(calls)
 
-    backup = prod.ops / "backups" / f"terraform.tfstate.{pre_rollback}.pre-rollback.json"
+    [backup] = (prod.ops / "backups").glob(f"terraform.tfstate.{pre_rollback}.*.pre-rollback.json")
     assert backup.read_bytes() == state_body(2, "second")
     assert f"pre-rollback state version {pre_rollback} backed up to {backup}" in result.out
     assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in result.out
@@ -710,7 +710,9 @@ def test_a_failed_apply_restores_the_pre_rollback_state(
         and f"({versions[0]}, serial 4)" in line
         for line in lines
     )
-    backup = prod.ops / "backups" / f"terraform.tfstate.{pre_rollback_id}.pre-rollback.json"
+    [backup] = (prod.ops / "backups").glob(
+        f"terraform.tfstate.{pre_rollback_id}.*.pre-rollback.json"
+    )
     assert json.loads(backup.read_bytes()) == pre_rollback
     [half_backup] = backups_of(prod.ops / "backups", "terraform.tfstate", versions[1])
     assert half_backup.read_bytes() == state_body(3, "half rolled back")
@@ -759,7 +761,9 @@ def test_a_recovery_that_cannot_take_the_lock_says_how_to_finish_by_hand(
 
     assert result.code == 1
     assert prod.body() == state_body(3, "half rolled back"), "nothing written over the lock"
-    backup = prod.ops / "backups" / f"terraform.tfstate.{pre_rollback_id}.pre-rollback.json"
+    [backup] = (prod.ops / "backups").glob(
+        f"terraform.tfstate.{pre_rollback_id}.*.pre-rollback.json"
+    )
     assert backup.read_bytes() == state_body(2, "second")
     failed = [line for line in result.out.splitlines() if line.startswith("recovery FAILED")]
     assert len(failed) == 1, result.out

@@ -235,10 +235,12 @@ def test_incident_list_and_show(prod: Prod, monkeypatch: pytest.MonkeyPatch) -> 
     assert shown.code == 0
     lines = shown.out.splitlines()
     assert lines[0] == f"## Rollback: {applied.data['started_at'][:10]} (prod, {applied.id})"
+    restored = applied.data["rolled_back_to"]["state_version"]
+    assert restored, "the incident names the state version the apply left"
     assert lines[2:5] == [
         "**Reason**: ETL duration 10x after deploy",
         f"**Deployment SHA**: {prod.commits[2]}",
-        f"**Rolled back to**: git {prod.commits[1]}",
+        f"**Rolled back to**: git {prod.commits[1]} / state version {restored}",
     ]
     assert lines[5].startswith("**Rollback performed by**: ")
     assert lines[6] == (
