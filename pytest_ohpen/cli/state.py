@@ -23,6 +23,7 @@ from pytest_ohpen.cli.common import (
     environment_options,
     open_run,
 )
+from pytest_ohpen.cli.out_file import out_file, out_options, write_out_file
 from pytest_ohpen.cli.restore_records import (
     AUDIT_KIND,
     STARTED,
@@ -54,7 +55,6 @@ from pytest_ohpen.terraform.state_versions import (
     list_versions,
     read_version,
 )
-from pytest_ohpen.util.files import write_atomic, write_new
 from pytest_ohpen.util.tables import text_table
 
 BACKUPS = "backups"
@@ -88,7 +88,7 @@ def register(commands: Any) -> None:
     )
     fetch.add_argument("version", metavar="VERSION", help="the S3 version id")
     environment_options(fetch)
-    _out_options(fetch)
+    out_options(fetch)
     fetch.set_defaults(handler=_aws_errors(run_fetch))
 
     backup = state.add_parser(
@@ -98,7 +98,7 @@ def register(commands: Any) -> None:
         "FILE is never replaced (exit 2) unless --force.",
     )
     environment_options(backup)
-    _out_options(backup)
+    out_options(backup)
     backup.set_defaults(handler=_aws_errors(run_backup))
 
     restore = state.add_parser(
@@ -145,7 +145,7 @@ def run_versions(args: argparse.Namespace) -> int:
 
 def run_fetch(args: argparse.Namespace) -> int:
     """Step 2: one version to FILE if it is a usable state; exit 1 (FILE untouched) if not."""
-    out = _out(args, "fetch")
+    out = out_file(args, "fetch")
     with open_run(args) as run:
         tf = _terraform(run.environment)
         where = f"s3://{tf.state_bucket}/{tf.state_key}"
@@ -159,7 +159,7 @@ def run_fetch(args: argparse.Namespace) -> int:
             f"version {args.version} of {where} is not a usable Terraform state ({error}); "
             f"{out} not written"
         )
-    problem = _write_file(out, body, args.force, "fetch")
+    problem = write_out_file(out, body, args.force, "fetch")
     if problem:
         return _no(problem)
     print(
@@ -172,7 +172,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_backup(args: argparse.Namespace) -> int:
     """Step 3: the current version to FILE; exit 1 when there is none (FILE untouched)."""
-    out = _out(args, "backup")
+    out = out_file(args, "backup")
     with open_run(args) as run:
         tf = _terraform(run.environment)
         try:
@@ -183,7 +183,7 @@ def run_backup(args: argparse.Namespace) -> int:
         current.body.decode("utf-8")
     except UnicodeDecodeError:
         return _no(f"version {current.version_id} is not UTF-8 text; {out} not written")
-    problem = _write_file(out, current.body, args.force, "backup")
+    problem = write_out_file(out, current.body, args.force, "backup")
     if problem:
         return _no(problem)
     try:
@@ -322,47 +322,6 @@ def _read_version(s3: Any, tf: Terraform, version_id: str) -> bytes | None:
         if error_code(error) in S3_NO_VERSION_BODY:
             return None
         raise
-
-
-def _out_options(parser: argparse.ArgumentParser) -> None:
-    """--out FILE and --force, shared by ``fetch`` and ``backup``."""
-    parser.add_argument("--out", metavar="FILE", type=Path, required=True, help="file to write")
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="replace FILE if it exists (default: refuse, exit 2, so an earlier backup is "
-        "never lost)",
-    )
-
-
-def _out(args: argparse.Namespace, command: str) -> Path:
-    """``--out``, refused (exit 2, before any AWS call) when it exists and no --force."""
-    out: Path = args.out
-    if not args.force and (out.exists() or out.is_symlink()):
-        raise ConfigError(_exists_message(out, command))
-    return out
-
-
-def _exists_message(out: Path, command: str) -> str:
-    return (
-        f"state {command} --out {out}: the file exists and is not replaced (it may hold an "
-        "earlier backup); choose another --out, or add --force to replace it"
-    )
-
-
-def _write_file(out: Path, body: bytes, replace: bool, command: str) -> str | None:
-    """None when ``out`` was written in one step, else the one-line reason it was not.
-    Without ``replace`` a file that appeared since :func:`_out` looked is kept (ConfigError)."""
-    try:
-        if replace:
-            write_atomic(out, body)
-        else:
-            write_new(out, body)
-    except FileExistsError:
-        raise ConfigError(_exists_message(out, command)) from None
-    except OSError as error:
-        return f"cannot write {out}: {error.strerror or error}"
-    return None
 
 
 def _report(

@@ -30,6 +30,7 @@ from pytest_ohpen.rollback.guard import (
 )
 from pytest_ohpen.rollback.incident import KIND as INCIDENT
 from pytest_ohpen.rollback.incident import incident_data, incident_markdown
+from pytest_ohpen.rollback.recovery import recover_state
 from pytest_ohpen.terraform.binary import (
     TerraformError,
     TerraformRunner,
@@ -253,7 +254,7 @@ def _apply(
         outcome.error = str(error)
         req.write_line(f"apply failed: {error}")
         if backup is not None:
-            _recover(req, backup, backups, outcome)
+            recover_state(req, backup, backups, outcome)
     finally:
         outcome.apply_seconds = round(time.monotonic() - began, 3)
 
@@ -274,45 +275,6 @@ def _state_version_now(req: RollbackRequest) -> str | None:
         return None
     current = current_version(versions)
     return current.version_id if current else None
-
-
-def _recover(req: RollbackRequest, backup: Path, backups: Path, outcome: RollbackOutcome) -> None:
-    """After a failed apply: make the pre-rollback state the latest version again."""
-    from pytest_ohpen.terraform.restore_apply import apply_restore
-    from pytest_ohpen.terraform.restore_plan import plan_restore, read_latest
-
-    assert req.env.terraform is not None
-    tf, s3 = req.env.terraform, req.clients.client("s3")
-    try:
-        if read_latest(s3, tf.state_bucket, tf.state_key).body == backup.read_bytes():
-            req.write_line(
-                "recovery: nothing to restore (the failed apply left the state unchanged)"
-            )
-            return
-        plan = plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
-        result = apply_restore(
-            s3,
-            tf.state_bucket,
-            tf.state_key,
-            plan,
-            backup_dir=backups,
-            dynamodb=req.clients.client("dynamodb") if tf.lock_table else None,
-            lock_table=tf.lock_table,
-            operator=req.operator.get("aws_caller"),
-        )
-    except (OhpenError, OSError) as error:  # refused (e.g. the lock still held), conflict, ...
-        outcome.error = f"{outcome.error}; recovery failed: {error}"
-        req.write_line(
-            f"recovery FAILED: {error}; release the lock if the failed apply left it held, "
-            f"then restore by hand: ohpen state restore --from-file {backup} "
-            f"--env {req.env.name} --apply"
-        )
-        return
-    outcome.recovered_state_version = result.new_version_id
-    req.write_line(
-        f"recovered: the pre-rollback state is the latest version again "
-        f"({result.new_version_id}, serial {result.new_serial})"
-    )
 
 
 def _verify(req: RollbackRequest, applied_commit: str) -> str:
