@@ -19,8 +19,8 @@ import argparse
 import re
 import sys
 import warnings
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +79,8 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--publish",
         action="store_true",
-        help="also put the figures to CloudWatch (Ohpen/Rollback; checks the account first)",
+        help="also put the figures to CloudWatch (Ohpen/Rollback) and create or update the "
+        "dashboard ohpen-rollback-<env> (checks the account first)",
     )
     parser.set_defaults(handler=run_metrics)
 
@@ -186,30 +187,48 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
 
 
 def _publish(run: OhpenRun, environment: str, figures: Metrics) -> None:
-    """Put the figures to CloudWatch (the run has passed the account guard); errors are one
-    line on stderr."""
-    import botocore.exceptions
+    """Put the figures to CloudWatch, then create or update the dashboard over them (the
+    run has passed the account guard); errors are one line on stderr naming the
+    permission the caller lacks."""
+    from pytest_ohpen.metrics.dashboard import dashboard_name
+    from pytest_ohpen.metrics.publish import NAMESPACE, publish, put_dashboard
 
-    from pytest_ohpen.metrics.publish import NAMESPACE, publish
-
-    try:
-        sent = publish(run.clients.client("cloudwatch"), environment, figures)
-    except botocore.exceptions.ClientError as error:
-        code = error_code(error)
-        raise OhpenError(
-            f"cannot publish the metrics to CloudWatch ({code}): the caller needs "
-            f"cloudwatch:PutMetricData for namespace {NAMESPACE}"
-        ) from None
-    except botocore.exceptions.BotoCoreError as error:
-        raise OhpenError(
-            f"cannot publish the metrics to CloudWatch ({type(error).__name__}: {error})"
-        ) from None
+    cloudwatch = run.clients.client("cloudwatch")
+    with _cloudwatch_errors(
+        "publish the metrics to CloudWatch", f"cloudwatch:PutMetricData for namespace {NAMESPACE}"
+    ):
+        sent = publish(cloudwatch, environment, figures)
     names = sorted({str(point["MetricName"]) for point in sent})
     print(
         f"ohpen: published {len(sent)} datapoints to {NAMESPACE} "
         f"(Environment={environment}): {', '.join(names)}",
         file=sys.stderr,
     )
+    with _cloudwatch_errors(
+        f"create or update the dashboard {dashboard_name(environment)} in CloudWatch "
+        f"(the {len(sent)} datapoints were published)",
+        "cloudwatch:PutDashboard",
+    ):
+        dashboard, messages = put_dashboard(cloudwatch, environment)
+    for message in messages:
+        print(f"ohpen: warning: dashboard {dashboard}: {message}", file=sys.stderr)
+    print(f"ohpen: dashboard {dashboard} updated in CloudWatch", file=sys.stderr)
+
+
+@contextmanager
+def _cloudwatch_errors(what: str, permission: str) -> Iterator[None]:
+    """A CloudWatch call's failure as one :class:`OhpenError` line: the service's code and
+    the permission that call needs, or the transport's error."""
+    import botocore.exceptions
+
+    try:
+        yield
+    except botocore.exceptions.ClientError as error:
+        raise OhpenError(
+            f"cannot {what} ({error_code(error)}): the caller needs {permission}"
+        ) from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise OhpenError(f"cannot {what} ({type(error).__name__}: {error})") from None
 
 
 def _where(env: Environment) -> str:

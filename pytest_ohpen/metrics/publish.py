@@ -1,14 +1,16 @@
-"""The figures to CloudWatch, so alarms and dashboards can use them (the only AWS call)."""
+"""The figures to CloudWatch, so alarms and dashboards can use them (the only AWS calls):
+the datapoints (``PutMetricData``) and the playbook's dashboard over them (``PutDashboard``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
+from pytest_ohpen.metrics.dashboard import NAMESPACE, dashboard_body, dashboard_name
 from pytest_ohpen.metrics.figures import Metrics
 
-NAMESPACE = "Ohpen/Rollback"
-"""The CloudWatch namespace :func:`publish` writes to."""
+__all__ = ["NAMESPACE", "metric_data", "publish", "put_dashboard"]
 
 
 def metric_data(environment: str, metrics: Metrics) -> list[dict[str, Any]]:
@@ -55,3 +57,17 @@ def publish(cloudwatch: Any, environment: str, metrics: Metrics) -> list[dict[st
     data = metric_data(environment, metrics)
     cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
     return data
+
+
+def put_dashboard(cloudwatch: Any, environment: str) -> tuple[str, list[str]]:
+    """Create or replace the dashboard ``ohpen-rollback-<env>`` (PutDashboard replaces a
+    dashboard of that name, so publishing again updates it, never duplicates it), in the
+    client's region. Returns its name and CloudWatch's validation messages, if any."""
+    name = dashboard_name(environment)
+    body = dashboard_body(environment, str(cloudwatch.meta.region_name))
+    answer = cloudwatch.put_dashboard(DashboardName=name, DashboardBody=json.dumps(body))
+    messages = [
+        str(message.get("Message", message))
+        for message in answer.get("DashboardValidationMessages", [])
+    ]
+    return name, messages
