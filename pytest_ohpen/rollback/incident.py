@@ -1,15 +1,29 @@
 """The playbook's incident entry (Step 8), as a JSON record and as Markdown.
 
 The JSON record in the audit store is the source; Markdown is rendered from it, so
-the two never disagree. Root cause and prevention are left for people to fill in.
+the two never disagree. Records are write-once, so root cause and prevention are added
+later by annotation records of their own kind that name the incident; rendering merges
+them (the newest value of each field wins) and the incident record is never rewritten.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pytest_ohpen.records.identity import readable_operator
+
+if TYPE_CHECKING:
+    from pytest_ohpen.records.store import AuditRecord
 
 TO_FILL = "_to be filled in by the incident owner_"
 KIND = "incident"
+ANNOTATION_KIND = "incident_annotation"
+ANNOTATED_FIELDS = ("root_cause", "prevention")
+"""The fields an annotation may fill, in the entry's order."""
+SUITES = (("smoke", "smoke"), ("post_rollback", "post-rollback"), ("pipeline", "pipeline"))
+"""The verification suites the playbook asks about: key in ``verification_suites``, label."""
 
 
 def incident_data(
@@ -27,8 +41,11 @@ def incident_data(
     details: dict[str, Any] | None = None,
     initiated_by: str = "operator",
     detected_at: str | None = None,
+    verification_suites: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The incident's fields, in the playbook's order, plus what the tool measured."""
+    """The incident's fields, in the playbook's order, plus what the tool measured.
+    ``verification`` is the smoke run's result (``--verify``); ``verification_suites``
+    holds other suites' results by key (``post_rollback``, ``pipeline``) when they ran."""
     return {
         "reason": reason,
         "deployment_sha": deployment_sha,
@@ -39,6 +56,7 @@ def incident_data(
         "mode": mode,
         "outcome": outcome,
         "verification": verification,
+        "verification_suites": dict(verification_suites or {}),
         "root_cause": None,
         "prevention": None,
         "details": details or {},
@@ -47,35 +65,126 @@ def incident_data(
     }
 
 
-def incident_markdown(record_id: str, environment: str, data: dict[str, Any]) -> str:
-    """The playbook's "## Rollback: [Date]" entry for one incident record."""
-    restored = data.get("rolled_back_to") or {}
-    restored_text = (
-        " / ".join(
-            part
-            for part in (
-                f"git {restored['git_commit']}" if restored.get("git_commit") else "",
-                f"state version {restored['state_version']}"
-                if restored.get("state_version")
-                else "",
-            )
-            if part
+@dataclass(frozen=True)
+class Annotation:
+    """One annotation of an incident: who added what, when (from its audit record)."""
+
+    record_id: str
+    recorded_at: str
+    author: str
+    fields: Mapping[str, str]
+
+
+def annotation_data(
+    incident_id: str, operator: Mapping[str, str], fields: Mapping[str, str]
+) -> dict[str, Any]:
+    """An annotation record's data: the incident it completes, who wrote it, the fields."""
+    unknown = set(fields) - set(ANNOTATED_FIELDS)
+    if unknown:
+        raise ValueError(f"not an annotated field: {', '.join(sorted(unknown))}")
+    return {"incident_id": incident_id, "operator": dict(operator), **dict(fields)}
+
+
+def annotations_of(incident_id: str, records: Iterable[AuditRecord]) -> list[Annotation]:
+    """The incident's annotations, oldest first (so later ones override earlier ones)."""
+    found = [
+        Annotation(
+            record_id=record.id,
+            recorded_at=record.recorded_at.isoformat().replace("+00:00", "Z"),
+            author=readable_operator(_mapping(record.data.get("operator"))),
+            fields={
+                name: value
+                for name in ANNOTATED_FIELDS
+                if isinstance(value := record.data.get(name), str) and value.strip()
+            },
         )
-        or "unknown"
-    )
-    operator = data.get("operator") or {}
-    who = operator.get("GITHUB_ACTOR") or operator.get("USER") or operator.get("aws_caller", "?")
-    lines = [
-        f"## Rollback: {str(data.get('started_at', ''))[:10]} ({environment}, {record_id})",
-        "",
-        f"**Reason**: {data.get('reason') or TO_FILL}",
-        f"**Deployment SHA**: {data.get('deployment_sha') or 'unknown'}",
-        f"**Rolled back to**: {restored_text}",
-        f"**Rollback performed by**: {who} ({operator.get('aws_caller', 'unknown identity')})",
-        f"**Rollback timestamp**: {data.get('started_at')} → {data.get('finished_at')}",
-        f"**Mode and outcome**: {data.get('mode')}, {data.get('outcome')}",
-        f"**Verification**: {data.get('verification')}",
-        f"**Root cause**: {data.get('root_cause') or TO_FILL}",
-        f"**Prevention**: {data.get('prevention') or TO_FILL}",
+        for record in records
+        if record.kind == ANNOTATION_KIND and record.data.get("incident_id") == incident_id
     ]
+    return sorted(found, key=lambda note: (note.recorded_at, note.record_id))
+
+
+def completed(data: Mapping[str, Any], annotations: Sequence[Annotation]) -> dict[str, Any]:
+    """The incident's fields with its annotations merged in; the newest value wins."""
+    merged = dict(data)
+    for note in annotations:
+        merged.update(note.fields)
+    return merged
+
+
+def missing_fields(data: Mapping[str, Any], annotations: Sequence[Annotation] = ()) -> list[str]:
+    """The annotated fields still empty (labels), e.g. ``["root cause"]``; [] when complete."""
+    merged = completed(data, annotations)
+    return [name.replace("_", " ") for name in ANNOTATED_FIELDS if not merged.get(name)]
+
+
+def incident_markdown(
+    record_id: str,
+    environment: str,
+    data: dict[str, Any],
+    annotations: Sequence[Annotation] = (),
+) -> str:
+    """The playbook's "## Rollback: [Date]" entry for one incident record and its notes."""
+    merged = completed(data, annotations)
+    operator = _mapping(merged.get("operator"))
+    lines = [
+        f"## Rollback: {str(merged.get('started_at', ''))[:10]} ({environment}, {record_id})",
+        "",
+        f"**Reason**: {merged.get('reason') or TO_FILL}",
+        f"**Deployment SHA**: {merged.get('deployment_sha') or 'unknown'}",
+        f"**Rolled back to**: {_restored_text(_mapping(merged.get('rolled_back_to')))}",
+        f"**Rollback performed by**: {_performer(operator)}",
+        f"**Approved by**: {_text(operator.get('approved_by')) or 'not recorded'}",
+        f"**Rollback timestamp**: {merged.get('started_at')} → {merged.get('finished_at')}",
+        f"**Mode and outcome**: {merged.get('mode')}, {merged.get('outcome')}",
+        "**Verification**:",
+        *(f"- {label}: {result}" for label, result in verification_results(merged)),
+        f"**Root cause**: {merged.get('root_cause') or TO_FILL}",
+        f"**Prevention**: {merged.get('prevention') or TO_FILL}",
+    ]
+    if annotations:
+        lines += ["", "**Annotations**:"]
+        lines += [
+            f"- {note.recorded_at} by {note.author} ({note.record_id}): "
+            + ", ".join(name.replace("_", " ") for name in note.fields)
+            for note in annotations
+        ]
     return "\n".join(lines) + "\n"
+
+
+def verification_results(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every suite the playbook asks about with its recorded result, "not run" when the
+    record holds none; suites recorded under other keys follow, so none is hidden."""
+    recorded = {
+        key: value
+        for key, value in _mapping(data.get("verification_suites")).items()
+        if isinstance(value, str) and value
+    }
+    recorded.setdefault("smoke", _text(data.get("verification")) or "not run")
+    results = [(label, recorded.pop(key, "not run")) for key, label in SUITES]
+    return results + sorted(recorded.items())
+
+
+def _performer(operator: Mapping[str, Any]) -> str:
+    """The readable name, then the AWS caller's ARN once (when there is one)."""
+    name = readable_operator(operator)
+    arn = _text(operator.get("aws_caller"))
+    if not arn or arn in ("unknown", name):
+        return name
+    return f"{name} (AWS caller {arn})"
+
+
+def _restored_text(restored: Mapping[str, Any]) -> str:
+    parts = [
+        f"git {restored['git_commit']}" if restored.get("git_commit") else "",
+        f"state version {restored['state_version']}" if restored.get("state_version") else "",
+    ]
+    return " / ".join(part for part in parts if part) or "unknown"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None

@@ -98,7 +98,8 @@ def test_list_shows_an_incident_kept_only_in_s3(
 
     assert code == 0, err
     assert out == (
-        f"{only_in_s3.id}  2024-09-12T08:30:00Z  apply: applied  verification: smoke tests passed\n"
+        f"{only_in_s3.id}  2024-09-12T08:30:00Z  apply: applied  verification: smoke tests passed"
+        "  incomplete: root cause, prevention missing\n"
     )
     assert f"ohpen: environment prod: account {ACCOUNT} verified" in err  # guard, on stderr
 

@@ -223,10 +223,11 @@ def test_incident_list_and_show(prod: Prod, monkeypatch: pytest.MonkeyPatch) -> 
 
     assert listing.code == 0
     assert listing.out.splitlines() == [
-        f"{applied.id}  {applied.data['started_at']}  apply: applied  verification: not run",
+        f"{applied.id}  {applied.data['started_at']}  apply: applied  verification: not run"
+        "  incomplete: root cause, prevention missing",
         f"{refused.id}  {refused.data['started_at']}  apply: refused: would delete "
         "data-bearing aws_s3_bucket.bronze (pass --allow-destroy to accept)  "
-        "verification: not run",
+        "verification: not run  incomplete: root cause, prevention missing",
     ]
     assert applied.data["operator"]["approved_by"] == "jane.operator"
 
@@ -243,11 +244,17 @@ def test_incident_list_and_show(prod: Prod, monkeypatch: pytest.MonkeyPatch) -> 
         f"**Rolled back to**: git {prod.commits[1]} / state version {restored}",
     ]
     assert lines[5].startswith("**Rollback performed by**: ")
-    assert lines[6] == (
+    assert lines[6] == "**Approved by**: jane.operator"
+    assert lines[7] == (
         f"**Rollback timestamp**: {applied.data['started_at']} → {applied.data['finished_at']}"
     )
     assert "**Mode and outcome**: apply, applied" in lines
-    assert "**Verification**: not run" in lines
+    at = lines.index("**Verification**:")
+    assert lines[at + 1 : at + 4] == [
+        "- smoke: not run",
+        "- post-rollback: not run",
+        "- pipeline: not run",
+    ]
     assert lines[-2:] == [f"**Root cause**: {TO_FILL}", f"**Prevention**: {TO_FILL}"]
     assert shown.out == (prod.ops / "incidents" / f"{applied.id}.md").read_text()
     assert (prod.ops / "incidents" / f"{refused.id}.md").is_file()
