@@ -74,7 +74,11 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
     parser.add_argument(
-        "--chart", metavar="FILE.png", type=Path, help="also write a PNG of durations and MTTR"
+        "--chart",
+        metavar="FILE.png",
+        type=Path,
+        help="also write a PNG of durations and MTTR against the targets (needs the "
+        "charts extra: pip install 'pytest-ohpen[charts]')",
     )
     parser.add_argument(
         "--publish",
@@ -99,13 +103,19 @@ def run_metrics(args: argparse.Namespace) -> int:
 def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
     """The command, with the run (account guard, clients) opened only when AWS is needed:
     for records kept in the audit bucket, and for ``--publish``; both share one run."""
-    from pytest_ohpen.metrics.chart import chart_png
+    from pytest_ohpen.metrics.chart import ChartUnavailable, chart_png, require_matplotlib
     from pytest_ohpen.metrics.figures import MetricsWarning, compute, window
     from pytest_ohpen.metrics.records import DRILL, INCIDENT, Corrupt
     from pytest_ohpen.metrics.render import to_json, to_markdown, to_table
     from pytest_ohpen.metrics.targets import BREACH, CORRUPT, NO_DATA, breached, overall, targets
     from pytest_ohpen.records.store import AuditReadError, open_store
 
+    if args.chart is not None:
+        try:  # before anything is read or printed: a job without the extra fails at once
+            require_matplotlib()
+        except ChartUnavailable as error:
+            print(error, file=sys.stderr)
+            return EXIT_USAGE
     now = _now()
     try:
         since = window(args.since, now)
@@ -152,8 +162,7 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
         except OSError as error:
             return _usage(f"--chart {str(args.chart)!r}: {error.strerror or error}")
         print(
-            f"ohpen: chart written to {args.chart} (blue: automated, orange: manual, "
-            "red: running mean MTTR; dashed lines: the targets)",
+            f"ohpen: chart written to {args.chart}",
             file=sys.stderr,
         )
     if args.publish and figures.corrupt:

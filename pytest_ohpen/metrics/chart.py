@@ -1,18 +1,19 @@
-"""A PNG of rollback durations and MTTR over the window, with the targets as dashed lines.
+"""A PNG of rollback durations and MTTR over the window, against the playbook's targets.
 
-Drawn without any dependency (no font, no matplotlib): a small RGB raster encoded as PNG
-with zlib, so a scheduled job can attach it wherever it runs.
+Drawn with matplotlib (the optional ``charts`` extra), imported only when a chart is asked
+for, so ``ohpen metrics`` without ``--chart`` never needs it. The figure carries all its
+text (title, axes with units, dates, legend, labelled target lines), so it can be attached
+to a ticket or a chat message and read without the terminal caption.
 """
 
 from __future__ import annotations
 
-import math
-import struct
-import zlib
-from datetime import datetime
+import io
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pytest_ohpen.metrics.figures import Metrics, months
+from pytest_ohpen.metrics.figures import Metrics
 from pytest_ohpen.metrics.targets import (
     AUTOMATED_TARGET_SECONDS,
     MANUAL_TARGET_SECONDS,
@@ -20,139 +21,204 @@ from pytest_ohpen.metrics.targets import (
 )
 from pytest_ohpen.util.files import write_atomic
 
-CHART_WIDTH, CHART_HEIGHT = 720, 360
-WHITE = (255, 255, 255)
-AXIS = (40, 40, 40)
-GRID = (228, 228, 228)
-QUARTER_GRID = (170, 170, 170)
-AUTOMATED_COLOUR = (31, 119, 180)
-"""Blue: automated rollback durations (squares) and their 10 min target (dashed line)."""
-MANUAL_COLOUR = (255, 127, 14)
-"""Orange: manual rollback durations (squares) and their 30 min target (dashed line)."""
-MTTR_COLOUR = (214, 39, 40)
-"""Red: the running mean MTTR (solid step line) and the 1 h target (dashed line)."""
-_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 16, 16, 30
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+NEEDS_MATPLOTLIB = "ohpen metrics --chart needs matplotlib: pip install 'pytest-ohpen[charts]'"
+SIZE_INCHES, DPI = (10.0, 5.5), 100
+"""1000 x 550 pixels: readable in a chat preview, small enough to attach anywhere."""
+AUTOMATED_COLOUR = "#1f77b4"
+MANUAL_COLOUR = "#ff7f0e"
+MTTR_COLOUR = "#d62728"
+TARGETS = (
+    ("automated target (10 min)", AUTOMATED_TARGET_SECONDS, AUTOMATED_COLOUR),
+    ("manual target (30 min)", MANUAL_TARGET_SECONDS, MANUAL_COLOUR),
+    ("MTTR target (1 h)", MTTR_TARGET_SECONDS, MTTR_COLOUR),
+)
+"""The playbook's targets, drawn as labelled dashed horizontal lines."""
+NO_DATA = "no data: no rollback in this window"
 
 
-class _Canvas:
-    """An RGB raster with the few drawing operations the chart needs (clipped)."""
+class ChartUnavailable(Exception):
+    """matplotlib is not installed (the ``charts`` extra)."""
 
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self.pixels = bytearray(bytes(WHITE) * (width * height))
 
-    def dot(self, x: int, y: int, colour: tuple[int, int, int]) -> None:
-        if 0 <= x < self.width and 0 <= y < self.height:
-            at = (y * self.width + x) * 3
-            self.pixels[at : at + 3] = bytes(colour)
+def require_matplotlib() -> None:
+    """Raise ChartUnavailable unless matplotlib can be imported, before any work is done."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ChartUnavailable(NEEDS_MATPLOTLIB) from None
 
-    def hline(self, x0: int, x1: int, y: int, colour: tuple[int, int, int], dash: int = 0) -> None:
-        for x in range(x0, x1 + 1):
-            if not dash or (x - x0) // dash % 2 == 0:
-                self.dot(x, y, colour)
 
-    def vline(self, x: int, y0: int, y1: int, colour: tuple[int, int, int]) -> None:
-        for y in range(y0, y1 + 1):
-            self.dot(x, y, colour)
+def _minutes(seconds: float) -> float:
+    return seconds / 60.0
 
-    def square(self, x: int, y: int, r: int, colour: tuple[int, int, int], filled: bool) -> None:
-        for dy in range(-r, r + 1):
-            for dx in range(-r, r + 1):
-                if filled or abs(dx) == r or abs(dy) == r:
-                    self.dot(x + dx, y + dy, colour)
 
-    def png(self) -> bytes:
-        """The raster as a PNG: 8-bit RGB, no interlace, filter 0 on every row."""
-        stride = self.width * 3
-        raw = b"".join(
-            b"\x00" + bytes(self.pixels[y * stride : (y + 1) * stride]) for y in range(self.height)
+def _x(moment: datetime) -> float:
+    """matplotlib's date number of a moment (``date2num`` has no type hints)."""
+    from matplotlib import dates
+
+    return float(dates.date2num(moment))  # type: ignore[no-untyped-call]
+
+
+def _title(metrics: Metrics) -> str:
+    name = metrics.environment or "all environments"
+    return (
+        f"Rollback durations and MTTR: {name}, "
+        f"{metrics.since:%Y-%m-%d %H:%M}Z to {metrics.now:%Y-%m-%d %H:%M}Z"
+    )
+
+
+def figure(metrics: Metrics) -> Figure:
+    """The chart as a matplotlib Figure (not yet saved; tests read its texts and lines).
+
+    x is the date (UTC); y the duration in minutes, from the failure's detection (else
+    the rollback's start) to the restored state. Circles are automated rollbacks, squares
+    manual ones, hollow when the first attempt did not restore service; the red step line
+    is the mean MTTR so far, after each recovery; the dashed lines are the targets.
+    """
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # the Agg canvas: no display, no pyplot global state
+    ax = fig.add_subplot()
+    ax.set_title(_title(metrics))
+    ax.set_xlabel("date (UTC)")
+    ax.set_ylabel("duration (minutes)")
+    _date_axis(ax, metrics.since, metrics.now)
+    ax.grid(True, color="#e4e4e4", linewidth=0.8)
+    ax.set_axisbelow(True)
+    _points(ax, metrics)
+    _mttr(ax, metrics)
+    top = max(
+        [_minutes(s) for _, s, _ in TARGETS]
+        + [_minutes(r.duration_seconds) for r in metrics.rollbacks]
+    )
+    ax.set_ylim(0, top * 1.12)
+    for label, seconds, colour in TARGETS:
+        ax.axhline(_minutes(seconds), color=colour, linestyle="--", linewidth=1.4, label=label)
+        ax.annotate(
+            label,
+            xy=(1.0, _minutes(seconds)),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            color=colour,
+            fontsize=8,
         )
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)
-        return (
-            b"\x89PNG\r\n\x1a\n"
-            + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(raw, 9))
-            + _chunk(b"IEND", b"")
+    if not metrics.rollbacks:
+        ax.text(
+            0.5,
+            0.5,
+            NO_DATA,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=14,
+            color="#555555",
+        )
+    # under the plot, never over a point
+    fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+    return fig
+
+
+def _date_axis(ax: Axes, since: datetime, now: datetime) -> None:
+    """Dates on x, from the window's start to its end, ticks chosen for the span."""
+    from matplotlib import dates
+
+    locator = dates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.set_xlim(_x(since), _x(now))
+
+
+def _points(ax: Axes, metrics: Metrics) -> None:
+    """One marker per rollback at its start date and its duration."""
+
+    kinds = (
+        ("automated rollback", True, "o", AUTOMATED_COLOUR),
+        ("manual rollback", False, "s", MANUAL_COLOUR),
+    )
+    for label, automated, marker, colour in kinds:
+        chosen = [r for r in metrics.rollbacks if r.automated == automated]
+        if not chosen:
+            continue
+        ax.scatter(
+            [_x(r.started_at) for r in chosen],
+            [_minutes(r.duration_seconds) for r in chosen],
+            marker=marker,
+            s=36,
+            edgecolors=colour,
+            facecolors=[colour if r.first_attempt_success else "none" for r in chosen],
+            linewidths=1.5,
+            label=f"{label} (duration)",
+            zorder=3,
+            clip_on=False,  # a seconds-long rollback sits on the x axis, still visible
+        )
+    if any(not r.first_attempt_success for r in metrics.rollbacks):
+        ax.scatter(
+            [],
+            [],
+            marker="o",
+            facecolors="none",
+            edgecolors="#555555",
+            label="hollow marker: first attempt failed",
         )
 
 
-def _chunk(tag: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+def _mttr(ax: Axes, metrics: Metrics) -> None:
+    """The mean MTTR after each recovery, held until the next one and to the window's end."""
 
-
-def _grid_step(top: float) -> float:
-    """Horizontal grid spacing in seconds: the finest of 10 min, 30 min, 1 h, ... with <= 12."""
-    for step in (600.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0):
-        if top / step <= 12:
-            return step
-    return float(math.ceil(top / 12 / 86400) * 86400)
+    recoveries = sorted(
+        (min(r.finished_at, metrics.now), s)
+        for r in metrics.rollbacks
+        if (s := r.recovery_seconds) is not None
+    )
+    if not recoveries:
+        return
+    moments: list[datetime] = []
+    means: list[float] = []
+    total = 0.0
+    for n, (finished, seconds) in enumerate(recoveries, start=1):
+        total += seconds
+        moments.append(finished)
+        means.append(_minutes(total / n))
+    end = max(metrics.now, moments[-1] + timedelta(seconds=1))
+    ax.step(
+        [_x(m) for m in [*moments, end]],
+        [*means, means[-1]],
+        where="post",
+        color=MTTR_COLOUR,
+        linewidth=1.8,
+        label="MTTR (running mean)",
+        zorder=2,
+    )
+    # a marker at each recovery (a step line's own markers land on its corners too)
+    ax.plot(
+        [_x(m) for m in moments],
+        means,
+        linestyle="none",
+        marker="D",
+        markersize=4,
+        color=MTTR_COLOUR,
+        label="_mttr recoveries",  # leading underscore: not in the legend
+        zorder=2,
+    )
 
 
 def chart_bytes(metrics: Metrics) -> bytes:
-    """The chart as PNG bytes; see :func:`chart_png`."""
-    canvas = _Canvas(CHART_WIDTH, CHART_HEIGHT)
-    x0, x1 = _LEFT, CHART_WIDTH - _RIGHT
-    y0, y1 = _TOP, CHART_HEIGHT - _BOTTOM
-    span = (metrics.now - metrics.since).total_seconds()
-    values = [r.duration_seconds for r in metrics.rollbacks]
-    top = max([*values, AUTOMATED_TARGET_SECONDS, MANUAL_TARGET_SECONDS, MTTR_TARGET_SECONDS])
-    top *= 1.1
-
-    def x_of(moment: datetime) -> int:
-        return x0 + round((moment - metrics.since).total_seconds() / span * (x1 - x0))
-
-    def y_of(seconds: float) -> int:
-        return y1 - round(seconds / top * (y1 - y0))
-
-    step = _grid_step(top)
-    level = step
-    while level < top:
-        canvas.hline(x0, x1, y_of(level), GRID)
-        level += step
-    for month in months(metrics.since, metrics.now):
-        if month > metrics.since:
-            colour = QUARTER_GRID if month.month % 3 == 1 else GRID
-            canvas.vline(x_of(month), y0, y1, colour)
-    for limit, colour in (
-        (AUTOMATED_TARGET_SECONDS, AUTOMATED_COLOUR),
-        (MANUAL_TARGET_SECONDS, MANUAL_COLOUR),
-        (MTTR_TARGET_SECONDS, MTTR_COLOUR),
-    ):
-        for thickness in (0, 1):
-            canvas.hline(x0, x1, y_of(limit) + thickness, colour, dash=8)
-    for thickness in (0, 1):
-        canvas.vline(x0 - thickness, y0, y1, AXIS)
-        canvas.hline(x0, x1, y1 + thickness, AXIS)
-    for rollback in metrics.rollbacks:
-        x = x_of(rollback.started_at)
-        colour = AUTOMATED_COLOUR if rollback.automated else MANUAL_COLOUR
-        # hollow: the first attempt did not restore service
-        canvas.square(x, y_of(rollback.duration_seconds), 4, colour, rollback.first_attempt_success)
-    # MTTR over time: the running mean after each recovery, as a solid step line
-    recoveries = sorted(
-        (r.finished_at, s) for r in metrics.rollbacks if (s := r.recovery_seconds) is not None
-    )
-    total = 0.0
-    for n, (finished, seconds) in enumerate(recoveries, start=1):
-        previous = None if n == 1 else y_of(total / (n - 1))
-        total += seconds
-        x, y = x_of(min(finished, metrics.now)), y_of(total / n)
-        end = x_of(min(recoveries[n][0], metrics.now)) if n < len(recoveries) else x1
-        for thickness in (0, 1):
-            if previous is not None:
-                canvas.vline(x + thickness, min(previous, y), max(previous, y), MTTR_COLOUR)
-            canvas.hline(x, end, y + thickness, MTTR_COLOUR)
-    return canvas.png()
+    """The chart as PNG bytes; see :func:`figure`."""
+    buffer = io.BytesIO()
+    figure(metrics).savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
 
 
 def chart_png(metrics: Metrics, path: Path) -> None:
-    """Write a PNG of rollback durations and MTTR over the window, targets as dashed lines.
-
-    No text is drawn (no font, no matplotlib): x is time (grey lines at month starts,
-    darker at quarter starts), y is duration from 0 (grey lines every 10 min or coarser).
-    Blue squares are automated rollbacks, orange manual ones (hollow: the first attempt
-    failed); the solid red step line is the mean MTTR so far, after each recovery; the
-    dashed lines are the 10 min (blue), 30 min (orange) and 1 h (red) targets. The file is
-    replaced atomically.
-    """
+    """Write the chart (see :func:`figure`) to ``path`` as a PNG, replaced atomically."""
     write_atomic(Path(path), chart_bytes(metrics))

@@ -9,8 +9,6 @@ account guard runs first and the figures are read back from CloudWatch.
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -194,37 +192,6 @@ def test_malformed_records_are_named_on_stderr_and_exit_3(prod: Prod, run: Run) 
     assert "corrupt or unreadable records, not counted: 1" in out
     assert err.startswith("ohpen: corrupt audit record prod/incident/")
     assert "initiated_by" in err
-
-
-def png_size(body: bytes) -> tuple[int, int]:
-    """Check a PNG by hand (signature, IHDR, chunk CRCs, IDAT inflates to the raster)."""
-    assert body[:8] == b"\x89PNG\r\n\x1a\n"
-    at, idat, header = 8, b"", b""
-    while at < len(body):
-        (length,) = struct.unpack(">I", body[at : at + 4])
-        tag, content = body[at + 4 : at + 8], body[at + 8 : at + 8 + length]
-        assert struct.unpack(">I", body[at + 8 + length : at + 12 + length])[0] == zlib.crc32(
-            tag + content
-        )
-        header = content if tag == b"IHDR" else header
-        idat += content if tag == b"IDAT" else b""
-        at += 12 + length
-    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert (depth, colour) == (8, 2)
-    assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
-    return width, height
-
-
-def test_chart_writes_a_valid_png(prod: Prod, run: Run) -> None:
-    prod.incident(NOW - timedelta(days=3), 4, trigger=True)
-    chart = prod.root / "out" / "rollbacks.png"
-
-    code, _, err = run("metrics", "--env", "prod", "--chart", str(chart))
-
-    assert code == 1
-    assert png_size(chart.read_bytes()) == (720, 360)
-    assert f"ohpen: chart written to {chart}" in err
-    assert [p.name for p in chart.parent.iterdir()] == ["rollbacks.png"]
 
 
 def test_chart_that_cannot_be_written_exits_2(prod: Prod, run: Run) -> None:

@@ -8,15 +8,13 @@ from the minutes the test chose, so a wrong rule shows up as a wrong number.
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_ohpen.metrics import chart, figures, render
+from pytest_ohpen.metrics import figures, render
 from pytest_ohpen.metrics.figures import Metrics, MetricsWarning
 from pytest_ohpen.metrics.publish import publish
 from pytest_ohpen.metrics.targets import TargetResult, breached, targets
@@ -559,56 +557,6 @@ def test_renderers_without_data(history: History) -> None:
 )
 def test_duration_text(seconds: float | None, text: str) -> None:
     assert figures.duration_text(seconds) == text
-
-
-# ---------------------------------------------------------------- chart
-
-
-def read_png(body: bytes) -> tuple[int, int, list[bytes]]:
-    """Parse a PNG by hand (Pillow is not installed): signature, chunk CRCs, IHDR for 8-bit
-    RGB, IDAT through zlib, filter byte 0 per row. Returns width, height, RGB rows."""
-    assert body[:8] == b"\x89PNG\r\n\x1a\n"
-    at, chunks = 8, []
-    while at < len(body):
-        (length,) = struct.unpack(">I", body[at : at + 4])
-        tag, content = body[at + 4 : at + 8], body[at + 8 : at + 8 + length]
-        (crc,) = struct.unpack(">I", body[at + 8 + length : at + 12 + length])
-        assert crc == zlib.crc32(tag + content), tag
-        chunks.append((tag, content))
-        at += 12 + length
-    assert chunks[0][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
-    width, height, depth, colour, compression, filtering, interlace = struct.unpack(
-        ">IIBBBBB", chunks[0][1]
-    )
-    assert (depth, colour, compression, filtering, interlace) == (8, 2, 0, 0, 0)
-    raw = zlib.decompress(b"".join(content for tag, content in chunks if tag == b"IDAT"))
-    stride = 1 + width * 3
-    assert len(raw) == height * stride
-    rows = [raw[y * stride : (y + 1) * stride] for y in range(height)]
-    assert all(row[0] == 0 for row in rows)
-    return width, height, [row[1:] for row in rows]
-
-
-def colour_count(rows: list[bytes], colour: tuple[int, int, int]) -> int:
-    wanted = bytes(colour)
-    return sum(1 for row in rows for x in range(0, len(row), 3) if row[x : x + 3] == wanted)
-
-
-def test_chart_is_a_valid_png_with_the_targets_and_the_points(
-    busy: Metrics, history: History, tmp_path: Path
-) -> None:
-    path = tmp_path / "charts" / "rollbacks.png"
-    chart.chart_png(busy, path)
-    width, height, rows = read_png(path.read_bytes())
-    assert (width, height) == (chart.CHART_WIDTH, chart.CHART_HEIGHT)
-    assert list(path.parent.iterdir()) == [path]  # no temp file left behind
-
-    _, _, empty_rows = read_png(chart.chart_bytes(history.compute(since=day(9, 1))))
-    for colour in (chart.AUTOMATED_COLOUR, chart.MANUAL_COLOUR, chart.MTTR_COLOUR):
-        # the three dashed target lines are there without data, the points only with it
-        lines = colour_count(empty_rows, colour)
-        assert lines > 100
-        assert colour_count(rows, colour) > lines
 
 
 def test_publish_sends_only_measured_figures(busy: Metrics, history: History) -> None:
