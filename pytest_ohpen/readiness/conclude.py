@@ -62,7 +62,6 @@ if TYPE_CHECKING:
     from pytest_ohpen.util.deadline import Deadline
 
 
-
 @dataclass
 class Hooks:
     """The conftest hooks, or none (the CLI has no conftest). ``report`` and ``veto`` get a
