@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pytest_ohpen.aws.errors import error_code
 from pytest_ohpen.errors import PreflightError
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def describe_preflight_failure(error: BaseException, clients: AwsClients) -> str
             f"({type(error).__name__}); check the network, proxy or endpoint_url"
         )
     if isinstance(error, bex.ClientError):
-        code = error.response.get("Error", {}).get("Code", "Unknown")
+        code = error_code(error)
         if code in {
             "ExpiredToken",
             "ExpiredTokenException",

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pytest_ohpen.aws.errors import error_code
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.base import describe_client_error
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
@@ -283,7 +284,7 @@ def _unversioned(facts: ReadinessFacts, env: Environment, clients: AwsClients) -
         try:
             status = statefile.bucket_versioning(clients.client("s3"), bucket)
         except bex.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in NO_SUCH_BUCKET:
+            if error_code(error) in NO_SUCH_BUCKET:
                 continue
             facts.unverified.append(
                 f"versioning of bucket {bucket}: {describe_client_error(error, frozenset())}"

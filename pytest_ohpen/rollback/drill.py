@@ -23,6 +23,7 @@ from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.emulator.stack import Stack, role_name
 from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.util.jsonable import iso_utc
 
 KIND = "drill"
 ADMIN_POLICY = "drill-injected-admin"
@@ -192,7 +193,7 @@ class DrillRun:
                 "step": name,
                 "ok": ok,
                 "detail": detail,
-                "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "at": iso_utc(datetime.now(UTC)),
             }
         )
 
@@ -252,8 +253,8 @@ class DrillRun:
         time to green (MTTR) and whether the first rollback attempt made it green."""
         green = bool(self.marks.get("green")) and not self.green_after
         return {
-            "started_at": self.started.isoformat().replace("+00:00", "Z"),
-            "finished_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "started_at": iso_utc(self.started),
+            "finished_at": iso_utc(datetime.now(UTC)),
             "fault": self.fault.name,
             "resource": self.resource,
             "time_to_detect_seconds": self.seconds("injected", "detected"),

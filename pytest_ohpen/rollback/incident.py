@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.records.identity import readable_operator
+from pytest_ohpen.util.jsonable import iso_utc
 
 if TYPE_CHECKING:
     from pytest_ohpen.records.store import AuditRecord
@@ -90,7 +91,7 @@ def annotations_of(incident_id: str, records: Iterable[AuditRecord]) -> list[Ann
     found = [
         Annotation(
             record_id=record.id,
-            recorded_at=record.recorded_at.isoformat().replace("+00:00", "Z"),
+            recorded_at=iso_utc(record.recorded_at),
             author=readable_operator(_mapping(record.data.get("operator"))),
             fields={
                 name: value

@@ -44,6 +44,7 @@ from pytest_ohpen.terraform.plan_review import PlanReview, render_review, review
 from pytest_ohpen.terraform.restore_apply import run_token
 from pytest_ohpen.util import process
 from pytest_ohpen.util.files import write_atomic, write_new
+from pytest_ohpen.util.jsonable import iso_utc
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
@@ -358,8 +359,8 @@ def _record_incident(
         restored_sha=outcome.target_commit,
         restored_state_version=outcome.restored_state_version,
         operator=req.operator,
-        started_at=started.isoformat().replace("+00:00", "Z"),
-        finished_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        started_at=iso_utc(started),
+        finished_at=iso_utc(datetime.now(UTC)),
         mode=outcome.mode,
         outcome=result,
         verification=outcome.verification,

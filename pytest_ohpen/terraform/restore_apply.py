@@ -35,6 +35,7 @@ from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.terraform.locks import LockInfo, dynamodb_lock, s3_lockfile
 from pytest_ohpen.terraform.restore_plan import RestorePlan, RestoreRefused
 from pytest_ohpen.util.files import write_new
+from pytest_ohpen.util.jsonable import iso_utc
 
 DIGEST_SUFFIX = "-md5"
 """The S3 backend keeps the state's MD5 in the lock table under ``<bucket>/<key>-md5``."""
@@ -255,7 +256,7 @@ class _Lock:
                 "Info": "",
                 "Who": operator or _who(),
                 "Version": "",
-                "Created": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "Created": iso_utc(datetime.now(UTC)),
                 "Path": f"{bucket}/{key}",
             }
         )
