@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.emulator.faults import Fault, inject
+from pytest_ohpen.emulator.history import History, history_key, load, record, reset_account, save
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
@@ -47,6 +48,8 @@ class EmbeddedAccount:
         self.url: str | None = None
         self._server: object | None = None
         self._saved_environ: dict[str, str | None] = {}
+        self.recorded_now = False
+        """True when this start deployed the stack for real (nothing was recorded yet)."""
 
     def start(self) -> Started:
         """Start the server on a free loopback port and provision the stack in it."""
@@ -68,9 +71,27 @@ class EmbeddedAccount:
         self._post("/moto-api/config", MOTO_CONFIG)
         # Provisioning is moto's own CPU work: its profile, not the checks' tight budget.
         clients = AwsClients(self.env, endpoint_url=self.url, profile="provisioning")
-        provision(clients, self.stack)
+        history = self._history(clients)
+        provision(clients, self.stack, history)
         inject(clients, self.stack, self.faults)
         return Started(self.url, time.perf_counter() - began)
+
+    def _history(self, clients: AwsClients) -> History:
+        """The stack's recorded deployments: from the cache, else deployed for real now
+        (Terraform, the embedded provider) into this account, kept, and the account emptied
+        so that it is built from the record like every other."""
+        from pytest_ohpen.terraform.binary import find_terraform
+
+        binary = find_terraform(pinned=self.env.terraform.version if self.env.terraform else None)
+        key = history_key(self.env, binary)
+        recorded = load(key)
+        if recorded is None:
+            recorded = record(clients, self.stack, binary)
+            save(key, recorded)
+            assert self.url is not None
+            reset_account(self.url)
+            self.recorded_now = True
+        return recorded
 
     def stop(self) -> None:
         """Stop the server and restore the process environment; safe to call twice."""

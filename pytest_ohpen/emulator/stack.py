@@ -41,6 +41,8 @@ class Stack:
     alarms: tuple[str, ...] = ALARMS
     state_key: str = STATE_KEY
     lock_table: str | None = None
+    omitted: tuple[str, ...] = ()
+    """The names ``--emulator-omit`` left out (the account is built without them)."""
 
     @classmethod
     def for_environment(cls, env: Environment) -> Stack:
@@ -95,6 +97,7 @@ class Stack:
             failure_topic=None if self.failure_topic in gone else self.failure_topic,
             lock_table=None if self.lock_table in gone else self.lock_table,
             alarms=keep(self.alarms),
+            omitted=(*self.omitted, *(n for n in omitted if n not in self.omitted)),
         )
 
 

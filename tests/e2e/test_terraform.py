@@ -89,10 +89,19 @@ def test_find_terraform_on_path(tmp_path: Path) -> None:
     assert find_terraform({"PATH": str(executable.parent)}) == str(executable)
 
 
+def test_find_terraform_beside_this_python(tmp_path: Path) -> None:
+    """A venv used without activating it: the terraform pip put beside its Python."""
+    executable, _, _ = install_fake_terraform(tmp_path, None)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    found = find_terraform({"PATH": str(empty)}, beside=executable.parent)
+    assert found == str(executable)
+
+
 def test_find_terraform_missing_is_one_line(tmp_path: Path) -> None:
     """The message says both ways to fix it, and which version to install."""
     with pytest.raises(TerraformError) as raised:
-        find_terraform({"PATH": str(tmp_path)}, pinned="1.5.0")
+        find_terraform({"PATH": str(tmp_path)}, pinned="1.5.0", beside=tmp_path)
     assert one_line(raised) == (
         "Terraform not found: set TERRAFORM to its path or put terraform on PATH "
         "(the environment pins 1.5.0)"
