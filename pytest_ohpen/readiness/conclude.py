@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.readiness.apply_command import command_values
 from pytest_ohpen.readiness.decide import NOT_NEEDED
 from pytest_ohpen.readiness.render import (
     as_data,
@@ -195,11 +196,11 @@ def _trigger(run: ReadinessRun, report: Report) -> tuple[TriggerRecord, str | No
     if not env.rollback.command:
         return replace(record, error=f"no [{env.name}.rollback] command is configured"), None
     target = report.target
-    values = {
-        "env": env.name,
-        "target_ref": target.git_ref if target else None,
-        "state_version": target.state_version_id if target else None,
-    }
+    values = command_values(
+        env.name,
+        target.git_ref if target else None,
+        target.state_version_id if target else None,
+    )
     try:
         argv = build_command(env.rollback.command, decision.mode, values)
     except CommandError as error:
