@@ -1,7 +1,9 @@
 """The exact command that applies the rollback the readiness report proposes: the
 environment's ``[rollback] command`` with its placeholders filled from the report's target
-and ``--apply`` as its mode flag — the command the trigger runs in apply mode, built by the
-same function (:func:`pytest_ohpen.rollback.trigger.build_command`) from the same values.
+and ``--apply`` as its mode flag, built by the trigger's own function
+(:func:`pytest_ohpen.rollback.trigger.build_command`). ``{target_ref}`` is the commit the
+target ref resolved to when it did (a report read later must not follow a moving ``HEAD~1``),
+``{state_version}`` the target state version's id.
 """
 
 from __future__ import annotations

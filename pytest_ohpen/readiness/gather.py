@@ -136,10 +136,10 @@ def _gather(
     ref = target_ref or _marked_commit(facts, mark) or DEFAULT_TARGET_REF
     facts.git = gitinfo.git_facts(repo, ref)
     target_version = facts.state.target if facts.state else None
-    facts.apply_command = apply_command(
+    facts.apply_command = apply_command(  # the resolved commit: HEAD~1 moves, a SHA does not
         env.rollback.command,
         env.name,
-        facts.git.target_ref,
+        facts.git.target_commit or facts.git.target_ref,
         target_version.version.version_id if target_version else None,
     )
     return facts

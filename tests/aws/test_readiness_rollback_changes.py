@@ -5,6 +5,7 @@ an unreadable target body is an unknown difference, never "no changes"."""
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,36 @@ def test_without_a_rollback_command_the_report_says_so(fresh_moto: str, tmp_path
 
 def facts_time() -> datetime:
     return datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def test_the_apply_command_names_the_resolved_commit_not_a_moving_ref(
+    fresh_moto: str, tmp_path: Path
+) -> None:
+    """A report read later must not send the operator to whatever HEAD~1 is by then."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for args in (["init", "-q"], ["config", "user.name", "T"], ["config", "user.email", "t@x"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, timeout=30)
+    for number in (1, 2):
+        (repo / "main.tf").write_text(f"locals {{ n = {number} }}\n")
+        subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, timeout=30)
+        subprocess.run(
+            ["git", "-C", str(repo), "-c", "commit.gpgsign=false", "commit", "-qm", str(number)],
+            check=True,
+            timeout=30,
+        )
+    first = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD~1"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.strip()
+    clients, _ = environment(fresh_moto, [GOOD, BAD])
+
+    facts = gather(clients.env, clients, None, repo=repo, checks_ran=False, target_ref="HEAD~1")
+
+    assert facts.apply_command is not None
+    assert facts.apply_command.text == (
+        f"scripts/rollback_terraform.sh --env test --target-version {first} --apply"
+    )
