@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.deploy import records
-from pytest_ohpen.deploy.at_ref import Change, ChangeOutcome, change_at_ref
+from pytest_ohpen.deploy.at_ref import Change, ChangeOutcome, change_at_ref, state_version_now
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.util.jsonable import iso_utc
 
@@ -95,10 +95,10 @@ class _DeploySteps:
 
     def planned(self, outcome: DeployOutcome) -> None:
         self.req.write_line("dry-run: nothing applied; run again with --apply to deploy")
-        self._record_plan(outcome, state_version_now(self.req))
+        self._record_plan(outcome)
 
     def refused(self, outcome: DeployOutcome) -> None:
-        self._record_plan(outcome, state_version_now(self.req))
+        self._record_plan(outcome)
 
     def start(self, outcome: DeployOutcome) -> bool:
         req = self.req
@@ -128,7 +128,8 @@ class _DeploySteps:
     def failed(self, outcome: DeployOutcome) -> None:
         """Nothing: the state after a partial apply is what exists; the record says so."""
 
-    def _record_plan(self, outcome: DeployOutcome, state_version: str | None) -> None:
+    def _record_plan(self, outcome: DeployOutcome) -> None:
+        """The ``deployment_plan`` record, naming the state version planned against."""
         req = self.req
         record = req.audit.write(
             records.PLAN_KIND,
@@ -137,7 +138,7 @@ class _DeploySteps:
                 mode=outcome.mode,
                 commit=outcome.commit,
                 ref=req.ref,
-                state_version=state_version,
+                state_version=state_version_now(req.env, req.clients),
                 review=outcome.review,
                 refused=outcome.refused,
                 operator=req.operator,
@@ -145,13 +146,6 @@ class _DeploySteps:
             ),
         )
         outcome.plan_record = record.id
-
-
-def state_version_now(req: DeployRequest) -> str | None:
-    """The state version the plan was made against (None: none, or unreadable)."""
-    from pytest_ohpen.deploy.at_ref import state_version_now as now
-
-    return now(req.env, req.clients)
 
 
 def _record_outcome(req: DeployRequest, outcome: DeployOutcome, started: dict[str, Any]) -> None:
