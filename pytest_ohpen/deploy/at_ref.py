@@ -26,10 +26,10 @@ from pytest_ohpen.rollback import worktree
 from pytest_ohpen.terraform.binary import (
     TerraformError,
     TerraformRunner,
-    aws_subprocess_env,
     backend_config,
     check_version,
     find_terraform,
+    terraform_environment,
     terraform_version,
 )
 from pytest_ohpen.terraform.plan_review import PlanReview, render_review, review_plan
@@ -111,7 +111,7 @@ def change_at_ref(change: Change, steps: Steps[OutcomeT]) -> OutcomeT:
     if env.terraform is None:
         raise ChangeRefused(f"no [{env.name}.terraform] table: state bucket and code unknown")
     binary = find_terraform(pinned=env.terraform.version)
-    subprocess_env = aws_subprocess_env(env.region, change.clients.endpoint_url, env.emulated)
+    subprocess_env = terraform_environment(env, change.clients.endpoint_url)
     version = terraform_version(binary, subprocess_env)
     check_version(version, env.terraform.version)
     with worktree.temporary_worktree(change.repo, change.ref) as tree:
