@@ -23,19 +23,21 @@ if TYPE_CHECKING:
 def provision(clients: AwsClients, stack: Stack) -> bool:
     """Create ``stack`` (less what it omits) in the account ``clients`` talk to; True when
     its deployments were recorded now (real applies: nothing was recorded for it yet)."""
-    from pytest_ohpen.emulator.provider.replay import replay_state
+    from pytest_ohpen.emulator.provider.replay import renamed, replay_state
     from pytest_ohpen.emulator.terraform_setup import stack_dir
 
     history, recorded_now = deployment_history(clients, stack)
     create_backend(clients, stack.state_bucket, stack.lock_table)
-    replay_state(history.newest(), clients, skip=set(stack.omitted), base_dir=stack_dir())
+    assigned = replay_state(
+        history.newest(), clients, skip=set(stack.omitted), base_dir=stack_dir()
+    )
     if stack.state_bucket:
         s3 = clients.client("s3")
         for body in history.states:  # oldest first: the newest ends up current
             s3.put_object(
                 Bucket=stack.state_bucket,
                 Key=stack.state_key,
-                Body=body,
+                Body=renamed(body, assigned),
                 ContentType="application/json",
             )
     for layer in clients.env.data.values():

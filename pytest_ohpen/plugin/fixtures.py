@@ -167,7 +167,9 @@ def ohpen_drill(pytestconfig: pytest.Config) -> Iterator[DrillRun]:
 
     run = run_of(pytestconfig)
     fault, resource = choose_fault(run.settings.drill_fault, run.environment)
-    drill = DrillRun(run.environment, fault, resource, run.repo, run.clients.endpoint_url)
+    drill = DrillRun(
+        run.environment, fault, resource, run.repo, endpoint_url=run.clients.endpoint_url
+    )
     drill.good_commit = _checked_out_commit(run.repo)
     yield drill
     record = run.audit_store().write(KIND, run.environment.name, drill.record())

@@ -57,17 +57,39 @@ def skipped(kind: type[AwsResource], attributes: dict[str, Any], skip: set[str])
 
 def replay_state(
     state: dict[str, Any], clients: AwsClients, *, skip: set[str], base_dir: Path
-) -> None:
+) -> dict[str, str]:
     """Make every managed resource ``state`` records (less ``skip``) in the account
-    ``clients`` talk to; relative file paths are resolved in ``base_dir``."""
+    ``clients`` talk to; relative file paths are resolved in ``base_dir``.
+
+    Returns what the account assigned anew (recorded value → new value: a subscription's
+    ARN, a queue's URL, an object's version), so the recorded states can be made to name
+    what exists (:func:`renamed`)."""
     from pytest_ohpen.emulator.provider.provider import BY_TYPE
 
     aws = Clients(clients.client, base_dir)
+    assigned: dict[str, str] = {}
     for resource in ordered(list(state.get("resources", []))):
         kind = BY_TYPE.get(resource["type"])
         if kind is None:
             raise ReplayError(f"the embedded provider has no resource type {resource['type']}")
         for instance in resource.get("instances", []):
             attributes = dict(instance.get("attributes", {}))
-            if not skipped(kind, attributes, skip):
-                kind(clients=aws).make(attributes)
+            if skipped(kind, attributes, skip):
+                continue
+            made = kind(clients=aws).make(attributes)
+            for key, old in attributes.items():
+                new = made.get(key)
+                if isinstance(old, str) and isinstance(new, str) and old and old != new:
+                    assigned[old] = new
+    return assigned
+
+
+def renamed(body: bytes, assigned: dict[str, str]) -> bytes:
+    """A recorded state document with every value the replay assigned anew replaced (as
+    whole JSON strings, so only exact values change)."""
+    import json
+
+    text = body.decode()
+    for old, new in assigned.items():
+        text = text.replace(json.dumps(old), json.dumps(new))
+    return text.encode()
