@@ -122,7 +122,8 @@ def change_at_ref(change: Change, steps: Steps[OutcomeT]) -> OutcomeT:
                 f"{env.terraform.working_dir!r} does not exist at "
                 f"{change.ref} ({tree.commit[:12]}) in {change.repo}"
             )
-        runner = TerraformRunner(binary, workdir, subprocess_env, change.write_line, change.timeout)
+        at_commit = terraform_environment(env, change.clients.endpoint_url, tree.commit)
+        runner = TerraformRunner(binary, workdir, at_commit, change.write_line, change.timeout)
         runner.init(backend_config(env.terraform, env.region, change.clients.endpoint_url, version))
         with tempfile.TemporaryDirectory(prefix="ohpen-plan-") as scratch:
             plan_file = Path(scratch) / change.plan_name

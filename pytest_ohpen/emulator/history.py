@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 REVISIONS = ("bootstrap-1", "bootstrap-2", "bootstrap-3")
 """What the recorded applies deploy (the stack's ``revision`` variable): three applies, so the
 state has a previous version for readiness to target."""
-FORMAT = 1
-"""Bump when what is cached changes meaning."""
+FORMAT = 2
+"""Bump when what is cached changes meaning (this module's own code is in the key too)."""
 APPLY_TIMEOUT = 300.0
 
 
@@ -73,7 +73,7 @@ def history_key(env: Environment, terraform_binary: str) -> str:
     from pytest_ohpen.emulator import provider
     from pytest_ohpen.emulator.terraform_setup import stack_dir
 
-    digest = hashlib.sha256(f"format {FORMAT}\n".encode())
+    digest = hashlib.sha256(f"format {FORMAT}\n".encode() + Path(__file__).read_bytes())
     for root in (stack_dir(), Path(provider.__file__).parent):
         for path in sorted(root.rglob("*")):
             if path.is_file() and not _ignored(path.relative_to(root)):
@@ -167,7 +167,7 @@ def record(
                 runner = TerraformRunner(
                     terraform_binary,
                     workdir,
-                    {**base_env, "TF_VAR_revision": json.dumps(revision)},
+                    {**base_env, "TF_VAR_revision": revision},
                     keep,
                     APPLY_TIMEOUT,
                 )

@@ -180,15 +180,20 @@ def aws_subprocess_env(region: str, endpoint_url: str | None, embedded: bool) ->
     return env
 
 
-def terraform_environment(env: Environment, endpoint_url: str | None) -> dict[str, str]:
+def terraform_environment(
+    env: Environment, endpoint_url: str | None, revision: str | None = None
+) -> dict[str, str]:
     """Everything Terraform runs with for ``env`` (on top of the inherited environment): the
     AWS variables, and on the embedded account the embedded provider's mirror and the
-    stack's variables. Every Terraform step of this package gets it from here."""
+    stack's variables (``revision``: the commit applied, the stack's ``revision`` output).
+    Every Terraform step of this package gets it from here."""
     out = aws_subprocess_env(env.region, endpoint_url, env.emulated)
     if env.emulated:
         from pytest_ohpen.emulator.terraform_setup import embedded_terraform_env
 
         out.update(embedded_terraform_env(env))
+        if revision:
+            out["TF_VAR_revision"] = revision
     return out
 
 

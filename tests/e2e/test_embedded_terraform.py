@@ -1,0 +1,193 @@
+"""Real Terraform 1.0.3 with the embedded provider, on an embedded account built from the
+recorded applies: the account is what the apply made (an empty plan), drift and code
+changes plan as Terraform's real provider would plan them, the plan review reads them, and
+an injected provider failure fails the apply. No stand-in: these cases are all real runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
+from pytest_ohpen.config.environments import Environment, load_environment
+from pytest_ohpen.emulator.history import REVISIONS
+from pytest_ohpen.emulator.provider.base import FAIL_VARIABLE
+from pytest_ohpen.emulator.terraform_setup import stack_dir
+from pytest_ohpen.terraform.binary import backend_config, find_terraform, terraform_environment
+from pytest_ohpen.terraform.plan_review import review_plan
+
+REPO = Path(__file__).resolve().parents[2]
+START = """
+import sys
+from pathlib import Path
+from pytest_ohpen.config.environments import load_environment
+from pytest_ohpen.emulator.server import EmbeddedAccount
+from pytest_ohpen.emulator.stack import Stack
+env = load_environment(Path(sys.argv[1]), "local", "test")
+account = EmbeddedAccount(env, Stack.for_environment(env))
+started = account.start()
+print(started.url, flush=True)
+sys.stdin.read()
+account.stop()
+"""
+
+
+def _env() -> Environment:
+    return load_environment(REPO / "environments.toml", "local", "test")
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[str]:
+    """The repository's `local` environment as a private embedded account in a process of
+    its own (this worker's moto backends stay out of it); its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", START, str(REPO / "environments.toml")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), f"the embedded account did not start: {url!r}"
+    yield url
+    assert process.stdin is not None
+    process.stdin.close()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def workdir(account: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of infra/terraform, initialised against the account's state bucket."""
+    folder = tmp_path_factory.mktemp("stack") / "terraform"
+    shutil.copytree(stack_dir(), folder, ignore=shutil.ignore_patterns(".terraform*"))
+    env = _env()
+    assert env.terraform is not None
+    args = backend_config(env.terraform, env.region, account, "1.0.3")
+    _terraform(account, folder, "init", "-input=false", "-no-color", *args)
+    return folder
+
+
+def _terraform(
+    url: str, folder: Path, *args: str, extra: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    deployed = {"TF_VAR_revision": REVISIONS[-1]}  # what the recorded applies deployed last
+    env = {**os.environ, **terraform_environment(_env(), url), **deployed, **(extra or {})}
+    env = {k: v for k, v in env.items() if v != ""}
+    result = subprocess.run(
+        [find_terraform(), *args], cwd=folder, env=env, capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def _plan(url: str, folder: Path, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    _terraform(url, folder, "plan", "-input=false", "-no-color", "-out=t.tfplan", extra=extra)
+    shown = _terraform(url, folder, "show", "-json", "t.tfplan", extra=extra)
+    document: dict[str, Any] = json.loads(shown.stdout)
+    return document
+
+
+def _changes(plan: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        c["address"]: c["change"]["actions"]
+        for c in plan.get("resource_changes", [])
+        if c["change"]["actions"] != ["no-op"]
+    }
+
+
+def _client(url: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id=EMBEDDED_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=EMBEDDED_CREDENTIALS["aws_secret_access_key"],
+    )
+
+
+def test_the_account_is_what_the_apply_made(account: str, workdir: Path) -> None:
+    """Built from the recorded applies, the account plans nothing: replay == apply."""
+    result = _terraform(
+        account, workdir, "plan", "-input=false", "-no-color", "-detailed-exitcode", check=False
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "No changes." in result.stdout
+
+
+def test_out_of_band_drift_plans_its_repair(account: str, workdir: Path) -> None:
+    """A removed public access block and a changed Lambda show up in the plan."""
+    _client(account, "s3").delete_public_access_block(Bucket="ohpen-bronze")
+    _client(account, "lambda").update_function_configuration(
+        FunctionName="ohpen-read-run-summary", MemorySize=128
+    )
+    changes = _changes(_plan(account, workdir))
+    assert changes == {
+        'aws_s3_bucket_public_access_block.data["ohpen-bronze"]': ["create"],
+        'aws_lambda_function.summary["ohpen-read-run-summary"]': ["update"],
+    }
+    _terraform(account, workdir, "apply", "-input=false", "-no-color", "t.tfplan")
+    assert _changes(_plan(account, workdir)) == {}
+    block = _client(account, "s3").get_public_access_block(Bucket="ohpen-bronze")
+    assert all(block["PublicAccessBlockConfiguration"].values())
+
+
+def test_code_changes_plan_update_replace_and_a_reviewed_delete(
+    account: str, workdir: Path
+) -> None:
+    """An edited Glue job is replaced (moto has no UpdateJob), an edited alarm is updated in
+    place, and a bucket dropped from the code is a delete the plan review refuses."""
+    etl = workdir / "etl.tf"
+    alerting = workdir / "alerting.tf"
+    original_etl, original_alerting = etl.read_text(), alerting.read_text()
+    try:
+        etl.write_text(original_etl.replace('worker_type       = "G.1X"', 'worker_type = "G.2X"'))
+        alerting.write_text(original_alerting.replace("period              = 300", "period = 60"))
+        fewer = {"TF_VAR_buckets": json.dumps(["ohpen-bronze", "ohpen-artifacts"])}
+        plan = _plan(account, workdir, extra=fewer)
+        changes = _changes(plan)
+        assert changes['aws_glue_job.etl["ohpen-transaction-etl-spark"]'] == ["delete", "create"]
+        assert changes['aws_cloudwatch_metric_alarm.pipeline["ohpen-etl-glue-job-failed"]'] == [
+            "update"
+        ]
+        assert changes['aws_s3_bucket.data["ohpen-silver"]'] == ["delete"]
+        review = review_plan(plan)
+        assert any("ohpen-silver" in line for line in review.blocked(allow_destroy=False))
+    finally:
+        etl.write_text(original_etl)
+        alerting.write_text(original_alerting)
+
+
+def test_an_injected_provider_failure_fails_the_apply(account: str, workdir: Path) -> None:
+    """OHPEN_EMBEDDED_PROVIDER_FAIL names a resource: its change fails, and says why."""
+    _client(account, "glue").delete_job(JobName="ohpen-transaction-etl-spark")
+    fail = {FAIL_VARIABLE: "aws_glue_job"}
+    _plan(account, workdir, extra=fail)
+    result = _terraform(
+        account, workdir, "apply", "-input=false", "-no-color", "t.tfplan", extra=fail, check=False
+    )
+    assert result.returncode != 0
+    assert f"injected failure ({FAIL_VARIABLE})" in result.stdout + result.stderr
+    # Without the fault, the same code repairs it.
+    _plan(account, workdir)
+    _terraform(account, workdir, "apply", "-input=false", "-no-color", "t.tfplan")
+    assert _changes(_plan(account, workdir)) == {}
+
+
+def test_import_of_a_bucket(account: str, workdir: Path) -> None:
+    """A bucket Terraform forgot is imported back into the state."""
+    address = 'aws_s3_bucket.data["ohpen-artifacts"]'
+    _terraform(account, workdir, "state", "rm", "-no-color", address)
+    _terraform(account, workdir, "import", "-input=false", "-no-color", address, "ohpen-artifacts")
+    listed = _terraform(account, workdir, "state", "list", "-no-color").stdout
+    assert address in listed
