@@ -23,6 +23,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Generator, Iterator
@@ -119,6 +120,9 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None]:
         return (yield)
 
 
+TEST_CACHE = Path(tempfile.gettempdir()) / f"pytest-ohpen-tests-{os.getuid()}"
+
+
 @pytest.fixture(autouse=True)
 def fake_aws_credentials(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
@@ -131,6 +135,11 @@ def fake_aws_credentials(
             "MOTO_ACCOUNT_ID",
         }:
             monkeypatch.delenv(name)
+    # What pytest-ohpen generates per machine (the embedded provider's mirror, the recorded
+    # Terraform applies, running embedded accounts) goes to a folder of the tests' own: never
+    # the user's (no test attaches to an operator's `ohpen emulator start`), and shared by
+    # workers and sessions (a stack's applies are recorded once per machine, not per test).
+    monkeypatch.setenv("OHPEN_CACHE_DIR", str(TEST_CACHE))
     empty = tmp_path_factory.getbasetemp() / "no-aws-config"
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))

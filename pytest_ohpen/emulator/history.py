@@ -173,9 +173,7 @@ def record(
                 )
                 if revision == REVISIONS[0]:
                     runner.init(backend_config(settings, env.region, url, version))
-                plan = workdir / f"{revision}.tfplan"
-                runner.plan(plan)
-                runner.apply(plan)
+                runner.apply_now()
         except TerraformError as error:
             raise HistoryError(f"recording the embedded account's deployments: {error}") from None
     s3 = clients.client("s3")

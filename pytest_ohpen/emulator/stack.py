@@ -1,15 +1,12 @@
-"""What the embedded account holds: the environment's resources plus the shared stack.
-
-Pure data, no AWS calls: ``provision`` turns a Stack into resources. Names follow
-the rollback playbook (state bucket ohpen-terraform-state, failure topic
-ohpen-etl-failures).
+"""Which resources the embedded account holds: the environment's names, less what
+``--emulator-omit`` leaves out. What those resources ARE is the stack's Terraform code
+(``infra/terraform``); this only names them. Names follow the rollback playbook (state
+bucket ohpen-terraform-state, failure topic ohpen-etl-failures).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
-from typing import Any
 
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.errors import ConfigError
@@ -22,10 +19,6 @@ ALARMS = (
     "ohpen-etl-pipeline-failed",
     "ohpen-read-run-summary-errors",
 )
-STATE_LINEAGE = "6f1c2a4e-0b7d-4c39-9a55-3e2d8f0c1b7a"
-STATE_SERIALS = (1, 2, 3)
-"""Three applies: the oldest, the previous (good) and the current state version."""
-TERRAFORM_VERSION = "1.5.0"
 
 
 @dataclass(frozen=True)
@@ -104,136 +97,3 @@ class Stack:
 def role_name(resource: str) -> str:
     """The IAM role a Glue job, state machine or Lambda runs as."""
     return f"{resource}-role"[:64]
-
-
-def glue_script_key(job: str) -> str:
-    """Where the job's script lives in the artifacts bucket."""
-    return f"glue/{job}/main.py"
-
-
-def state_machine_definition(region: str, account_id: str, stack: Stack) -> str:
-    """The pipeline: run the Glue job, read the run summary, notify the failure topic on error."""
-    glue_job = stack.glue_jobs[0] if stack.glue_jobs else "ohpen-transaction-etl-spark"
-    summary = stack.lambdas[0] if stack.lambdas else "ohpen-read-run-summary"
-    topic_arn = f"arn:aws:sns:{region}:{account_id}:{FAILURE_TOPIC}"
-    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}]
-    definition: dict[str, Any] = {
-        "Comment": "Ohpen ETL: bronze to silver, then publish the run summary",
-        "StartAt": "RunTransactionEtl",
-        "States": {
-            "RunTransactionEtl": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::glue:startJobRun",
-                "Parameters": {
-                    "JobName": glue_job,
-                    "Arguments": {
-                        "--run_key.$": "$.run_key",
-                        "--s3_bucket.$": "$.s3_bucket",
-                        "--s3_key.$": "$.s3_key",
-                    },
-                },
-                "ResultPath": "$.glue",
-                "Catch": catch,
-                "Next": "ReadRunSummary",
-            },
-            "ReadRunSummary": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": summary, "Payload.$": "$"},
-                "ResultPath": "$.summary",
-                "Catch": catch,
-                "Next": "Done",
-            },
-            "NotifyFailure": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sns:publish",
-                "Parameters": {"TopicArn": topic_arn, "Message.$": "States.JsonToString($.error)"},
-                "Next": "Failed",
-            },
-            "Failed": {"Type": "Fail", "Error": "PipelineFailed", "Cause": "see the failure topic"},
-            "Done": {"Type": "Succeed"},
-        },
-    }
-    return json.dumps(definition, indent=2)
-
-
-def terraform_state(serial: int, region: str, account_id: str, stack: Stack) -> dict[str, Any]:
-    """A Terraform 1.5 state (format 4) recording the stack, as the S3 backend stores it."""
-
-    def resource(kind: str, name: str, attributes: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "mode": "managed",
-            "type": kind,
-            "name": name.replace("-", "_"),
-            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
-            "instances": [{"schema_version": 0, "attributes": attributes}],
-        }
-
-    arn = f"arn:aws:{{}}:{region}:{account_id}:{{}}"
-    resources = [
-        resource("aws_s3_bucket", b, {"bucket": b, "arn": f"arn:aws:s3:::{b}"})
-        for b in stack.buckets
-    ]
-    resources += [
-        resource(
-            "aws_glue_job",
-            j,
-            {
-                "name": j,
-                "worker_type": "G.1X",
-                "number_of_workers": 2,
-                "timeout": 60,
-                "glue_version": "4.0",
-                "role_arn": f"arn:aws:iam::{account_id}:role/{role_name(j)}",
-                "command": [
-                    {
-                        "name": "glueetl",
-                        "python_version": "3",
-                        "script_location": f"s3://{artifacts_bucket(stack)}/{glue_script_key(j)}",
-                    }
-                ],
-            },
-        )
-        for j in stack.glue_jobs
-    ]
-    resources += [
-        resource(
-            "aws_lambda_function",
-            f,
-            {
-                "function_name": f,
-                "runtime": "python3.12",
-                "handler": "handler.handler",
-                "memory_size": 256,
-                "timeout": 30,
-                "arn": arn.format("lambda", f"function:{f}"),
-            },
-        )
-        for f in stack.lambdas
-    ]
-    resources += [
-        resource(
-            "aws_sfn_state_machine",
-            m,
-            {
-                "name": m,
-                "arn": arn.format("states", f"stateMachine:{m}"),
-                "definition": state_machine_definition(region, account_id, stack),
-                "role_arn": f"arn:aws:iam::{account_id}:role/{role_name(m)}",
-            },
-        )
-        for m in stack.state_machines
-    ]
-    return {
-        "version": 4,
-        "terraform_version": TERRAFORM_VERSION,
-        "serial": serial,
-        "lineage": STATE_LINEAGE,
-        "outputs": {"deployment": {"value": f"apply-{serial}", "type": "string"}},
-        "resources": resources,
-    }
-
-
-def artifacts_bucket(stack: Stack) -> str:
-    """The bucket holding job scripts: the one named like artifacts."""
-    return next((b for b in stack.buckets if "artifacts" in b), "ohpen-artifacts")

@@ -234,6 +234,11 @@ class TerraformRunner:
         """``terraform apply`` of the saved plan, with normal state locking."""
         self._stream("apply", ["apply", "-input=false", "-no-color", str(plan_file)])
 
+    def apply_now(self) -> None:
+        """``terraform apply -auto-approve``: plan and apply in one step, unreviewed — only
+        for the embedded account's bootstrap deployments (never a deploy or a rollback)."""
+        self._stream("apply", ["apply", "-input=false", "-auto-approve", "-no-color"])
+
     def state_pull(self) -> bytes:
         """The backend's current state, as stored (``terraform state pull``)."""
         return self._capture("state pull", ["state", "pull"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from accounts import stack_state
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
@@ -31,7 +32,7 @@ from pytest_ohpen.checks.configuration import (
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
 from pytest_ohpen.config.environments import Environment, Resources
 from pytest_ohpen.emulator.provision import provision
-from pytest_ohpen.emulator.stack import Stack, terraform_state
+from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.terraform.state_versions import list_versions
 
 WHERE = Where("123456789012", "eu-west-1")
@@ -48,7 +49,7 @@ STACK = Stack(RESOURCES.buckets, RESOURCES.glue_jobs, RESOURCES.state_machines, 
 TARGET = TargetState(
     version_id="v2",
     serial=2,
-    resources=terraform_state(2, WHERE.region, WHERE.account_id, STACK)["resources"],
+    resources=stack_state(2, WHERE.region, WHERE.account_id, STACK)["resources"],
     source="previous version",
 )
 

@@ -24,11 +24,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from accounts import stack_state
 from conftest import environments_toml, moto_clients
 from test_readiness_run import make_git_repo
 
 from pytest_ohpen.config.environments import Environment, Resources
-from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, Stack, terraform_state
+from pytest_ohpen.emulator.stack import STATE_BUCKET, STATE_KEY, Stack
 
 ENV = "ext"
 REGION = "eu-west-1"
@@ -148,7 +149,7 @@ def _provision(url: str, missing: str | None = None) -> None:
     )
     stack = Stack.for_environment(env)
     for serial in (1, 2, 3):
-        state = terraform_state(serial, REGION, ACCOUNT_ID, stack)
+        state = stack_state(serial, REGION, ACCOUNT_ID, stack)
         s3.put_object(Bucket=STATE_BUCKET, Key=STATE_KEY, Body=json.dumps(state).encode())
 
 
