@@ -5,10 +5,10 @@ How attempts are tied together, the first rule that applies:
 1. the same incident key (recorded by the writers, or derived from the detection time,
    which the trigger passes to the command it runs and an operator passes again with
    ``--detected-at``): one failure, one incident;
-2. a retry: an attempt of the same family (and, for data, the same layer) that starts at
-   most :data:`RETRY_WINDOW` after the previous activity of an incident that is not yet
-   restored, and either has no detection time or one no later than that incident's first
-   attempt (a later detection is a new failure);
+2. a retry: an attempt continues the latest incident of its family (and, for data, of
+   its layer) when that incident is not yet restored, the attempt starts at most
+   :data:`RETRY_WINDOW` after the incident's last activity, and it has no detection time
+   or one no later than the incident's first attempt (a later detection is a new failure);
 3. otherwise it opens a new incident.
 
 Drill attempts are not incidents (drills have their own history): those that say
@@ -153,12 +153,17 @@ class Rollback:
         return (self.green_at - self.mttr_started_at).total_seconds()
 
 
+def _same_kind(first: Attempt, attempt: Attempt) -> bool:
+    """The same family and, for data, the same layer."""
+    if attempt.family != first.family:
+        return False
+    return attempt.family != DATA or attempt.scope == first.scope
+
+
 def _joins(incident: list[Attempt], attempt: Attempt) -> bool:
     """Whether ``attempt`` is a retry of the still unrestored ``incident`` (rule 2)."""
     first = incident[0]
-    if attempt.family != first.family or any(a.restored for a in incident):
-        return False
-    if attempt.family == DATA and attempt.scope != first.scope:
+    if not _same_kind(first, attempt) or any(a.restored for a in incident):
         return False
     if attempt.started_at - max(a.last_seen for a in incident) > RETRY_WINDOW:
         return False
@@ -172,11 +177,17 @@ def group(attempts: Iterable[Attempt]) -> list[Rollback]:
     by_key: dict[str, int] = {}
     for attempt in sorted(attempts, key=lambda a: (a.started_at, a.id)):
         index = by_key.get(attempt.key) if attempt.key else None
-        if index is None:
-            index = next(
-                (n for n in reversed(range(len(incidents))) if _joins(incidents[n], attempt)),
+        if index is None:  # a retry continues only the latest incident of its kind
+            latest = next(
+                (
+                    n
+                    for n in reversed(range(len(incidents)))
+                    if _same_kind(incidents[n][0], attempt)
+                ),
                 None,
             )
+            if latest is not None and _joins(incidents[latest], attempt):
+                index = latest
         if index is None:
             incidents.append([attempt])
             keys.append(attempt.key)

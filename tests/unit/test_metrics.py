@@ -511,8 +511,7 @@ def test_table(busy: Metrics) -> None:
     assert "manual not restored (last attempt: applied, verification failed) -" in text
     assert "BREACH first-attempt success rate 2/3 (66.7 %) target > 95 %" in text
     assert (
-        "ok MTTR (mean) 5m 00s over 2 recoveries (from: 1 command start, 1 detection) "
-        "target < 1 h"
+        "ok MTTR (mean) 5m 00s over 2 recoveries (from: 1 command start, 1 detection) target < 1 h"
     ) in text
 
 
