@@ -1,7 +1,7 @@
 """Rollback attempts, read from every record a rollback leaves: one typed Attempt per apply.
 
 Every way a rollback is applied is read (what each attempt's result is, in the words of
-:data:`RESULTS`):
+:data:`pytest_ohpen.metrics.attempt.RESULTS`):
 
 - ``incident`` (``ohpen rollback terraform``, also run by ``scripts/rollback_terraform.sh``
   and by the trigger's default command): ``mode: apply`` only (dry runs change nothing).
@@ -19,7 +19,8 @@ Every way a rollback is applied is read (what each attempt's result is, in the w
   *restored*, anything else *failed*. When the command the trigger ran wrote records of
   its own (an attempt above that started while the trigger ran and says it was started
   by the trigger, or does not say), those and the trigger's records are one attempt,
-  made by the trigger; otherwise the trigger's records are the attempt.
+  made by the trigger; otherwise the trigger's records are the attempt
+  (:mod:`pytest_ohpen.metrics.triggers`).
 
 A record that cannot be read is returned as corrupt, with the field that is wrong.
 """
@@ -27,10 +28,25 @@ A record that cannot be read is returned as corrupt, with the field that is wron
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
 from typing import Any
 
+from pytest_ohpen.metrics.attempt import (
+    DATA,
+    FAILED,
+    INCOMPLETE,
+    INFRA,
+    METHOD,
+    NO_OUTCOME,
+    REFUSED,
+    RESTORED,
+    STARTED,
+    VERIFY_FAILED,
+    Attempt,
+    Read,
+    initiator,
+    key_of,
+)
 from pytest_ohpen.metrics.records import (
     DATA_ROLLBACK,
     INCIDENT,
@@ -43,117 +59,12 @@ from pytest_ohpen.metrics.records import (
     optional_moment,
     optional_text,
     require_finite,
-    seconds,
     text,
 )
+from pytest_ohpen.metrics.triggers import fold_triggers, trigger_attempts
 from pytest_ohpen.records.store import AuditRecord
 
-INFRA, DATA = "infrastructure", "data"
-"""The two families of rollback, never mixed in one figure."""
-RESTORED = "restored"
-VERIFY_FAILED = "applied, verification failed"
-FAILED = "failed"
-REFUSED = "refused"
-INCOMPLETE = "incomplete"
-NO_OUTCOME = "no outcome recorded"
-RESULTS = (RESTORED, VERIFY_FAILED, FAILED, REFUSED, INCOMPLETE, NO_OUTCOME)
-INITIATORS = ("trigger", "operator", "drill")
-STARTED = "started"
-TRIGGER_SLACK = timedelta(seconds=2)
-"""A command's start may be stamped this much before the trigger's started record."""
-UNFINISHED_SPAN = timedelta(hours=6)
-"""How long a trigger without a finished record is taken to have run."""
 _FAILED_VERIFICATION = ("smoke tests failed", "smoke tests timed out", "failed", "timed out")
-
-METHOD = {
-    INCIDENT: "rollback terraform",
-    TERRAFORM_STARTED: "rollback terraform",
-    STATE_RESTORE: "state restore",
-    DATA_ROLLBACK: "data rollback",
-    TRIGGER: "trigger command",
-}
-"""How each kind of record applied the rollback, as the reports name it."""
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One apply of a rollback, whatever its result, from one or more records."""
-
-    id: str
-    """The outcome record's id (the started record's when no outcome was recorded)."""
-    kind: str
-    method: str
-    family: str
-    started_at: datetime
-    finished_at: datetime | None
-    """None: no outcome was recorded."""
-    detected_at: datetime | None
-    initiated_by: str | None
-    """"trigger", "operator", "drill", or None when the record does not say."""
-    result: str
-    outcome: str
-    """The record's own words (the incident's outcome, the error, the exit code)."""
-    verification: str = "not run"
-    target: str | None = None
-    scope: str | None = None
-    """What is rolled back within the family: the data layer; None for infrastructure."""
-    rolled_back_commit: str | None = None
-    """The commit that was deployed when the rollback started (the one rolled back)."""
-    replaced_state_version: str | None = None
-    key: str | None = None
-    """The incident key: recorded, or derived from the detection time."""
-    records: tuple[str, ...] = ()
-    """Every record this attempt was read from (``<kind>/<id>``)."""
-    via_trigger: bool = False
-
-    @property
-    def restored(self) -> bool:
-        return self.result == RESTORED
-
-    @property
-    def refused(self) -> bool:
-        return self.result == REFUSED
-
-    @property
-    def automated(self) -> bool:
-        """Applied by the plugin's trigger (itself, or by the command it ran)."""
-        return self.via_trigger or self.initiated_by == "trigger"
-
-    @property
-    def green(self) -> bool:
-        """Restored, and the smoke tests run right after it passed."""
-        return self.restored and self.verification == "smoke tests passed"
-
-    @property
-    def last_seen(self) -> datetime:
-        return self.finished_at or self.started_at
-
-
-@dataclass
-class Read:
-    """What :func:`read_attempts` found."""
-
-    attempts: list[Attempt] = field(default_factory=list)
-    dry_runs: list[AuditRecord] = field(default_factory=list)
-    """Records of dry runs (nothing applied): not attempts."""
-    corrupt: list[tuple[AuditRecord, str]] = field(default_factory=list)
-
-
-def key_of(data: Mapping[str, Any], detected: datetime | None) -> str | None:
-    """The recorded incident key, else the one derived from the detection time (the same
-    derivation as :func:`pytest_ohpen.rollback.incident.incident_key`)."""
-    recorded = optional_text(data, "incident_key")
-    if recorded:
-        return recorded
-    return f"detected-{detected:%Y-%m-%dT%H:%M:%SZ}" if detected else None
-
-
-def _initiator(data: Mapping[str, Any]) -> str | None:
-    value = data.get("initiated_by")
-    if value is not None and value not in INITIATORS:
-        expected = ", ".join(repr(i) for i in INITIATORS)
-        raise ValueError(f"initiated_by: expected one of {expected}, got {value!r}")
-    return value
 
 
 def _verification_result(data: Mapping[str, Any], verification: str) -> str:
@@ -171,7 +82,7 @@ def _incident(record: AuditRecord) -> Attempt | None:
         return None
     started, finished = moment(data, "started_at"), moment(data, "finished_at")
     detected = optional_moment(data, "detected_at")
-    initiated_by = _initiator(data)
+    initiated_by = initiator(data)
     if finished < started:
         raise ValueError(f"finished_at {finished:%Y-%m-%dT%H:%M:%SZ} is before started_at")
     if detected is not None and detected > finished:
@@ -219,7 +130,7 @@ def _started_only(record: AuditRecord, family: str, **fields: Any) -> Attempt:
         started_at=record.recorded_at,
         finished_at=None,
         detected_at=detected,
-        initiated_by=_initiator(data),
+        initiated_by=initiator(data),
         result=NO_OUTCOME,
         outcome="started; no outcome recorded (interrupted, or still running)",
         key=key_of(data, detected),
@@ -246,7 +157,7 @@ def _paired(
         started_at=(started or outcome).recorded_at,
         finished_at=outcome.recorded_at,
         detected_at=detected,
-        initiated_by=_initiator(data),
+        initiated_by=initiator(data),
         result=result,
         outcome=str(words),
         key=key_of(data, detected),
@@ -267,88 +178,6 @@ def _data_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     layer = optional_text(data, "layer") or optional_text(plan, "layer")
     run = optional_text(data, "new_run_id") or optional_text(plan, "to_run")
     return {"scope": layer, "target": f"{layer or '?'} run {run or '?'}"}
-
-
-def _trigger(finished: AuditRecord | None, started: AuditRecord | None) -> Attempt:
-    """The attempt the trigger's records describe (either may be missing, not both)."""
-    record = finished or started
-    assert record is not None
-    data = {**(started.data if started else {}), **(finished.data if finished else {})}
-    detected = optional_moment(data, "detected_at")
-    ids = tuple(f"{TRIGGER}/{r.id}" for r in (started, finished) if r is not None)
-    common: dict[str, Any] = {
-        "kind": TRIGGER,
-        "method": METHOD[TRIGGER],
-        "family": INFRA,
-        "detected_at": detected,
-        "initiated_by": "trigger",
-        "key": key_of(data, detected),
-        "records": ids,
-        "via_trigger": True,
-    }
-    if finished is None:
-        assert started is not None
-        return Attempt(
-            id=started.id,
-            started_at=started.recorded_at,
-            finished_at=None,
-            result=NO_OUTCOME,
-            outcome="started; no outcome recorded (interrupted, or still running)",
-            **common,
-        )
-    took = seconds(finished.data, "duration_seconds")
-    exit_code = finished.data.get("exit_code")
-    if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
-        raise ValueError(f"exit_code: expected an integer, got {exit_code!r}")
-    error = optional_text(finished.data, "error")
-    timed_out = finished.data.get("timed_out") is True
-    if exit_code == 0 and not error and not timed_out:
-        result, words = RESTORED, "command exited 0"
-    else:
-        result = FAILED
-        words = "timed out" if timed_out else error or f"command exited {exit_code}"
-    begun = started.recorded_at if started else finished.recorded_at - timedelta(seconds=took or 0)
-    return Attempt(
-        id=finished.id,
-        started_at=begun,
-        finished_at=finished.recorded_at,
-        result=result,
-        outcome=words,
-        **common,
-    )
-
-
-def _contains(trigger: Attempt, command: Attempt) -> bool:
-    """Whether ``command`` is the trigger's own command at work (see the module docstring)."""
-    end = trigger.finished_at or trigger.started_at + UNFINISHED_SPAN
-    keys = {trigger.key, command.key} - {None}
-    return (
-        command.initiated_by in (None, "trigger")
-        and trigger.started_at - TRIGGER_SLACK <= command.started_at <= end + TRIGGER_SLACK
-        and len(keys) <= 1
-    )
-
-
-def fold_triggers(triggers: list[Attempt], commands: list[Attempt]) -> list[Attempt]:
-    """The attempts, each trigger folded into the command attempts it ran (which become
-    the trigger's: automated, with its detection time when they lack one)."""
-    folded = list(commands)
-    for trigger in sorted(triggers, key=lambda a: a.started_at):
-        inside = [n for n, c in enumerate(folded) if not c.via_trigger and _contains(trigger, c)]
-        if not inside:
-            folded.append(trigger)
-            continue
-        for n in inside:
-            c = folded[n]
-            folded[n] = replace(
-                c,
-                initiated_by=c.initiated_by or "trigger",
-                via_trigger=True,
-                detected_at=c.detected_at or trigger.detected_at,
-                key=c.key or trigger.key,
-                records=(*trigger.records, *c.records) if n == inside[0] else c.records,
-            )
-    return folded
 
 
 def read_attempts(records: Iterable[AuditRecord]) -> Read:
@@ -402,7 +231,7 @@ def read_attempts(records: Iterable[AuditRecord]) -> Read:
         (DATA_ROLLBACK, DATA, _data_fields),
     ):
         commands += _pairs(by_kind.get(kind, []), family, fields, attempt)
-    triggers = _triggers(by_kind.get(TRIGGER, []), read, attempt)
+    triggers = trigger_attempts(by_kind.get(TRIGGER, []), read, attempt)
     read.attempts = fold_triggers(triggers, commands)
     read.attempts.sort(key=lambda a: (a.started_at, a.id))
     return read
@@ -446,36 +275,3 @@ def _pairs(records: list[AuditRecord], family: str, fields: Any, attempt: Any) -
 
 def _status(record: AuditRecord) -> str:
     return choice(record.data, "status", (STARTED, "applied", "incomplete", "failed"))
-
-
-def _triggers(records: list[AuditRecord], read: Read, attempt: Any) -> list[Attempt]:
-    """The trigger's applies as attempts; its dry runs into ``read.dry_runs``."""
-
-    def check(record: AuditRecord) -> str:
-        choice(record.data, "status", (STARTED, "finished"))
-        return text(record.data, "mode")
-
-    valid = [r for r in records if attempt(r, check, r) is not None]
-    started = {r.id: r for r in valid if r.data["status"] == STARTED}
-    used: set[str] = set()
-    found: list[Attempt] = []
-    for record in valid:
-        if record.data["status"] == STARTED:
-            continue
-        link = record.data.get("started_record")
-        pair = started.get(link) if isinstance(link, str) else None
-        if pair is not None:
-            used.add(pair.id)
-        if record.data["mode"] != "apply":
-            read.dry_runs.append(record)
-            continue
-        made = attempt(record, _trigger, record, pair)
-        if made is not None:
-            found.append(made)
-    for record in started.values():
-        if record.id in used:
-            continue
-        made = attempt(record, _trigger, None, record)
-        if made is not None:
-            found.append(made)
-    return found

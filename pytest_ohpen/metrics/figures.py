@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pytest_ohpen.metrics.attempts import DATA, INFRA, read_attempts
+from pytest_ohpen.metrics.attempt import DATA, INFRA
+from pytest_ohpen.metrics.attempts import read_attempts
 from pytest_ohpen.metrics.deployments import Deployment, read_deployments
 from pytest_ohpen.metrics.incidents import COMMAND_START, Rollback, drill_attempt, group
 from pytest_ohpen.metrics.records import DRILL, READ_KINDS, Corrupt, Drill, stored_as

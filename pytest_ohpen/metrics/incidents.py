@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pytest_ohpen.metrics.attempts import DATA, Attempt
+from pytest_ohpen.metrics.attempt import DATA, Attempt
 from pytest_ohpen.metrics.records import Drill
 
 RETRY_WINDOW = timedelta(hours=6)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytest_ohpen.metrics.attempts import Attempt
+from pytest_ohpen.metrics.attempt import Attempt
 from pytest_ohpen.metrics.figures import DeploymentStats, DurationStats, Metrics
 from pytest_ohpen.metrics.incidents import Rollback
 from pytest_ohpen.metrics.records import Drill

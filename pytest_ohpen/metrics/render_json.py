@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pytest_ohpen.metrics.attempts import Attempt
+from pytest_ohpen.metrics.attempt import Attempt
 from pytest_ohpen.metrics.deployments import Deployment
 from pytest_ohpen.metrics.figures import DeploymentStats, DurationStats, Metrics
 from pytest_ohpen.metrics.incidents import Rollback

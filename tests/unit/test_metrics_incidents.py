@@ -15,7 +15,7 @@ import pytest
 from rollback_records import MIN, SEC, Audit, at
 
 from pytest_ohpen.metrics import figures, render_json
-from pytest_ohpen.metrics.attempts import FAILED, NO_OUTCOME, REFUSED, RESTORED, VERIFY_FAILED
+from pytest_ohpen.metrics.attempt import FAILED, NO_OUTCOME, REFUSED, RESTORED, VERIFY_FAILED
 from pytest_ohpen.metrics.figures import DRILLS, DRY_RUNS, Metrics
 from pytest_ohpen.metrics.figures import REFUSED as NOT_APPLIED
 from pytest_ohpen.metrics.targets import targets
