@@ -54,14 +54,16 @@ class Audit:
         initiated_by: str = "operator",
         detected: datetime | None = None,
         outcome: str = "applied",
-        verification: str = "smoke tests passed",
+        verification: str | None = None,
         deployed: str = DEPLOYED,
         old: bool = False,
     ) -> AuditRecord:
-        """``ohpen rollback terraform --apply``: its started record (unless refused before
-        it), then the incident."""
+        """``ohpen rollback terraform --apply --verify``: its started record (unless refused
+        before it), then the incident (smoke tests passed after an apply, unless told)."""
         finished = started + timedelta(minutes=minutes)
         detected_at = iso_utc(detected) if detected else None
+        if verification is None:  # --verify ran only after an apply
+            verification = "smoke tests passed" if outcome == "applied" else "not run"
         started_record = None
         if not outcome.startswith("refused"):
             started_record = self.write(

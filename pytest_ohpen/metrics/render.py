@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytest_ohpen.metrics.attempt import Attempt
+from pytest_ohpen.metrics.attempt import RESTORED, VERIFY_FAILED, Attempt
 from pytest_ohpen.metrics.figures import DeploymentStats, DurationStats, Metrics
 from pytest_ohpen.metrics.incidents import Rollback
 from pytest_ohpen.metrics.records import Drill
@@ -33,11 +33,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _recoveries(count: int) -> str:
+    return f"{count} recover{'y' if count == 1 else 'ies'}"
+
+
 def _summary(metrics: Metrics) -> str:
     rollbacks = metrics.rollbacks
     automated = sum(r.automated for r in rollbacks)
     text = (
-        f"{len(rollbacks)} rollbacks ({automated} automated, {len(rollbacks) - automated} "
+        f"{_plural(len(rollbacks), 'rollback')} ({automated} automated, "
+        f"{len(rollbacks) - automated} "
         f"manual) from {_plural(metrics.attempts, 'attempt')}; not restored: "
         f"{sum(not r.restored for r in rollbacks)}"
     )
@@ -71,7 +76,8 @@ def _rollback_cells(rollback: Rollback) -> list[str]:
 
 
 def _attempt_cells(number: int, attempt: Attempt) -> list[str]:
-    said = attempt.outcome if attempt.verification == "not run" else attempt.verification
+    applied = attempt.result in (RESTORED, VERIFY_FAILED) and attempt.verification != "not run"
+    said = attempt.verification if applied else attempt.outcome
     return [
         f"{number}.",
         f"{attempt.started_at:%Y-%m-%d %H:%M}Z",
@@ -125,7 +131,7 @@ def _mttr_line(metrics: Metrics) -> str:
     text = (
         f"MTTR (failed deployment to green): mean {duration_text(metrics.mttr_mean_seconds)}, "
         f"median {duration_text(metrics.mttr_median_seconds)} "
-        f"({metrics.mttr_samples} recoveries{'; from: ' + starts if starts else ''})"
+        f"({_recoveries(metrics.mttr_samples)}{'; from: ' + starts if starts else ''})"
     )
     if metrics.mttr_unverified:
         text += f"; {metrics.mttr_unverified} stop at the restore (no green verification)"

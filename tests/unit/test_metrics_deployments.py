@@ -79,7 +79,7 @@ def test_the_reports_show_deployments_beside_the_playbook_metrics(quarter: Metri
         "deployments: 4 finished (2 succeeded, 2 failed or rolled back), 1 unfinished; "
         "frequency 0.31 per week; change-failure rate 2/4 (50.0 %)"
     ) in table
-    assert "(1 recoveries; from: 1 deployment)" in table
+    assert "(1 recovery; from: 1 deployment)" in table
     document = json.loads(render_json.to_json(quarter))
     assert document["deployments"]["change_failure_rate"] == 0.5
     assert document["deployments"]["failures"] == 2
