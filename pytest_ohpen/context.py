@@ -177,8 +177,13 @@ class OhpenRun:
         skipped = f", without {', '.join(omitted)}" if omitted else ""
         if faults:
             skipped += ", faults: " + ", ".join(f"{f.description} ({r})" for f, r in faults)
+        how = (
+            "deployed by real Terraform applies (now recorded for the next runs)"
+            if self.account.recorded_now
+            else "built from its recorded Terraform applies"
+        )
         self.report_lines.append(
-            f"ohpen: embedded account provisioned in {started.seconds:.1f} s{skipped}"
+            f"ohpen: embedded account provisioned in {started.seconds:.1f} s, {how}{skipped}"
         )
 
     @property

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.config.environments import Environment
 
-REVISIONS = ("bootstrap-1", "bootstrap-2")
-"""What the recorded applies deploy (the stack's ``revision`` variable): two applies, so the
+REVISIONS = ("bootstrap-1", "bootstrap-2", "bootstrap-3")
+"""What the recorded applies deploy (the stack's ``revision`` variable): three applies, so the
 state has a previous version for readiness to target."""
 FORMAT = 1
 """Bump when what is cached changes meaning."""
@@ -134,12 +134,12 @@ def record(
     """
     from pytest_ohpen.config.environments import Terraform
     from pytest_ohpen.emulator.backend import create_backend
-    from pytest_ohpen.emulator.terraform_setup import embedded_terraform_env, stack_dir
+    from pytest_ohpen.emulator.terraform_setup import stack_dir
     from pytest_ohpen.terraform.binary import (
         TerraformError,
         TerraformRunner,
-        aws_subprocess_env,
         backend_config,
+        terraform_environment,
         terraform_version,
     )
 
@@ -147,7 +147,9 @@ def record(
     state_bucket = stack.state_bucket or "ohpen-embedded-history"
     lock_table = stack.lock_table or "ohpen-embedded-history-locks"
     create_backend(clients, state_bucket, lock_table)
-    settings = Terraform(state_bucket=state_bucket, state_key=stack.state_key, lock_table=lock_table)
+    settings = Terraform(
+        state_bucket=state_bucket, state_key=stack.state_key, lock_table=lock_table
+    )
     lines: list[str] = []
 
     def keep(line: str) -> None:
@@ -155,10 +157,7 @@ def record(
         if on_line is not None:
             on_line(line)
 
-    base_env: Mapping[str, str] = {
-        **aws_subprocess_env(env.region, url, True),
-        **embedded_terraform_env(env),
-    }
+    base_env: Mapping[str, str] = terraform_environment(env, url)
     with tempfile.TemporaryDirectory(prefix="ohpen-history-") as scratch:
         workdir = Path(scratch) / "terraform"
         shutil.copytree(stack_dir(), workdir, ignore=shutil.ignore_patterns(".terraform*"))

@@ -13,32 +13,56 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.emulator.backend import create_backend
-from pytest_ohpen.emulator.history import History
+from pytest_ohpen.emulator.history import History, history_key, load, record, reset_account, save
 from pytest_ohpen.emulator.stack import Stack
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
 
 
-def provision(clients: AwsClients, stack: Stack, history: History) -> None:
-    """Create ``stack`` (less what it omits) in the account ``clients`` talk to."""
-    from pytest_ohpen.emulator.provider.replay import replay_state
+def provision(clients: AwsClients, stack: Stack) -> bool:
+    """Create ``stack`` (less what it omits) in the account ``clients`` talk to; True when
+    its deployments were recorded now (real applies: nothing was recorded for it yet)."""
+    from pytest_ohpen.emulator.provider.replay import renamed, replay_state
     from pytest_ohpen.emulator.terraform_setup import stack_dir
 
+    history, recorded_now = deployment_history(clients, stack)
     create_backend(clients, stack.state_bucket, stack.lock_table)
-    replay_state(history.newest(), clients, skip=set(stack.omitted), base_dir=stack_dir())
+    assigned = replay_state(
+        history.newest(), clients, skip=set(stack.omitted), base_dir=stack_dir()
+    )
     if stack.state_bucket:
         s3 = clients.client("s3")
         for body in history.states:  # oldest first: the newest ends up current
             s3.put_object(
                 Bucket=stack.state_bucket,
                 Key=stack.state_key,
-                Body=body,
+                Body=renamed(body, assigned),
                 ContentType="application/json",
             )
     for layer in clients.env.data.values():
         if layer.bucket in stack.buckets:
             _data_runs(clients.client("s3"), layer.bucket, layer.prefix)
+    return recorded_now
+
+
+def deployment_history(clients: AwsClients, stack: Stack) -> tuple[History, bool]:
+    """The stack's recorded deployments: from the cache, else deployed for real now
+    (Terraform, the embedded provider) into this account, kept, and the account emptied so
+    that it is built from the record like every other; and whether it was recorded now."""
+    from pytest_ohpen.terraform.binary import find_terraform
+
+    env = clients.env
+    binary = find_terraform(pinned=env.terraform.version if env.terraform else None)
+    key = history_key(env, binary)
+    recorded = load(key)
+    if recorded is not None:
+        return recorded, False
+    recorded = record(clients, stack, binary)
+    save(key, recorded)
+    assert clients.endpoint_url is not None
+    reset_account(clients.endpoint_url)
+    return recorded, True
 
 
 DATA_RUNS = ("run-20261124", "run-20261125", "run-20261126")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.emulator.faults import Fault, inject
-from pytest_ohpen.emulator.history import History, history_key, load, record, reset_account, save
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
@@ -71,27 +70,9 @@ class EmbeddedAccount:
         self._post("/moto-api/config", MOTO_CONFIG)
         # Provisioning is moto's own CPU work: its profile, not the checks' tight budget.
         clients = AwsClients(self.env, endpoint_url=self.url, profile="provisioning")
-        history = self._history(clients)
-        provision(clients, self.stack, history)
+        self.recorded_now = provision(clients, self.stack)
         inject(clients, self.stack, self.faults)
         return Started(self.url, time.perf_counter() - began)
-
-    def _history(self, clients: AwsClients) -> History:
-        """The stack's recorded deployments: from the cache, else deployed for real now
-        (Terraform, the embedded provider) into this account, kept, and the account emptied
-        so that it is built from the record like every other."""
-        from pytest_ohpen.terraform.binary import find_terraform
-
-        binary = find_terraform(pinned=self.env.terraform.version if self.env.terraform else None)
-        key = history_key(self.env, binary)
-        recorded = load(key)
-        if recorded is None:
-            recorded = record(clients, self.stack, binary)
-            save(key, recorded)
-            assert self.url is not None
-            reset_account(self.url)
-            self.recorded_now = True
-        return recorded
 
     def stop(self) -> None:
         """Stop the server and restore the process environment; safe to call twice."""

@@ -7,6 +7,7 @@ Resource fixtures are parametrized from the environment's ``[resources]`` (see
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -146,6 +147,18 @@ def ohpen_target_state(pytestconfig: pytest.Config) -> TargetState | None:
     raise TargetUnusable(problem)  # outside the except: one line, no chained exception
 
 
+def _checked_out_commit(repo: Path) -> str | None:
+    """The commit the drill rolls back to; None when ``repo`` is no git checkout (then the
+    drill's rollback step says so)."""
+    from pytest_ohpen.rollback import worktree
+    from pytest_ohpen.util.git import GitError
+
+    try:
+        return worktree.head(repo)
+    except GitError:
+        return None
+
+
 @pytest.fixture(scope="session")
 def ohpen_drill(pytestconfig: pytest.Config) -> Iterator[DrillRun]:
     """The rollback drill's timeline; recorded in the audit store (kind "drill") at the end,
@@ -154,7 +167,10 @@ def ohpen_drill(pytestconfig: pytest.Config) -> Iterator[DrillRun]:
 
     run = run_of(pytestconfig)
     fault, resource = choose_fault(run.settings.drill_fault, run.environment)
-    drill = DrillRun(run.environment, fault, resource, run.repo, run.clients.endpoint_url)
+    drill = DrillRun(
+        run.environment, fault, resource, run.repo, endpoint_url=run.clients.endpoint_url
+    )
+    drill.good_commit = _checked_out_commit(run.repo)
     yield drill
     record = run.audit_store().write(KIND, run.environment.name, drill.record())
     data = record.data

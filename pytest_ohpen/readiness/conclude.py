@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.errors import OhpenError
+from pytest_ohpen.readiness.apply_command import command_values
 from pytest_ohpen.readiness.decide import NOT_NEEDED
 from pytest_ohpen.readiness.render import (
     as_data,
@@ -28,7 +29,7 @@ from pytest_ohpen.readiness.render import (
 from pytest_ohpen.readiness.report import Report, TriggerRecord
 from pytest_ohpen.records.identity import operator_identity
 from pytest_ohpen.records.known_good import (
-    ROLLBACK_KIND,
+    COMMIT_RECORD_KINDS,
     Evidence,
     deployed_commit,
     mark_data,
@@ -93,7 +94,8 @@ class ReadinessRun:
     """What the run's checks proved (None: no checks ran); a pass marks known-good only when
     it has no gaps (nothing deselected or skipped for a missing setting, something checked)."""
     deployed_commit: Sourced | None = None
-    """``--deployed-commit``/OHPEN_DEPLOYED_COMMIT; None: CI's variable, the rollback record."""
+    """``--deployed-commit``/OHPEN_DEPLOYED_COMMIT; None: CI's variable, else the rollback or
+    deployment record that produced the marked state version."""
     hooks: Hooks = field(default_factory=Hooks)
     deadline: Deadline | None = None
     """The run's deadline: the facts are gathered within what is left of it."""
@@ -200,11 +202,11 @@ def _trigger(run: ReadinessRun, report: Report) -> tuple[TriggerRecord, str | No
     if not env.rollback.command:
         return replace(record, error=f"no [{env.name}.rollback] command is configured"), None
     target = report.target
-    values = {
-        "env": env.name,
-        "target_ref": target.git_ref if target else None,
-        "state_version": target.state_version_id if target else None,
-    }
+    values = command_values(
+        env.name,
+        target.git_ref if target else None,
+        target.state_version_id if target else None,
+    )
     try:
         argv = build_command(env.rollback.command, decision.mode, values)
     except CommandError as error:
@@ -340,7 +342,7 @@ def _mark_known_good(run: ReadinessRun, report: Report) -> None:
         given.value if given else None,
         given.written if given else None,
         os.environ,
-        _rollback_records(run),
+        _applied_records(run),
         version_id,
     )
     run.audit.write(
@@ -362,12 +364,16 @@ def _mark_known_good(run: ReadinessRun, report: Report) -> None:
         )
 
 
-def _rollback_records(run: ReadinessRun) -> list[AuditRecord]:
-    """The rollbacks the audit store holds, newest first; unreadable: none (commit unknown)."""
+def _applied_records(run: ReadinessRun) -> list[AuditRecord]:
+    """The rollbacks and deployments the audit store holds, newest first across both kinds;
+    unreadable: none (the commit is then unknown)."""
+    found: list[AuditRecord] = []
     try:
-        return run.audit.records(kind=ROLLBACK_KIND, environment=run.env.name)
+        for kind in COMMIT_RECORD_KINDS:
+            found += run.audit.records(kind=kind, environment=run.env.name)
     except (OhpenError, OSError):
         return []
+    return sorted(found, key=lambda r: (r.recorded_at, r.id), reverse=True)
 
 
 def _notify(run: ReadinessRun, report: Report) -> None:

@@ -218,6 +218,15 @@ def _warnings(facts: ReadinessFacts) -> list[Reason]:
     state = facts.state
     if state is None or state.target is None:
         return found
+    if state.changes is None and state.changes_unknown:
+        found.append(
+            Reason(
+                "rollback_changes_unknown",
+                "what a rollback to state version "
+                f"{state.target.version.version_id} would change is not known: "
+                f"{state.changes_unknown}",
+            )
+        )
     if state.target_source == "previous":
         found.append(
             Reason(

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pytest_ohpen.readiness.apply_command import ApplyCommand
     from pytest_ohpen.readiness.git_facts import GitFacts
+    from pytest_ohpen.readiness.state_diff import StateDiff
     from pytest_ohpen.readiness.work_in_progress import RunningWork
     from pytest_ohpen.terraform.locks import LockInfo
     from pytest_ohpen.terraform.state_versions import StateSummary, StateVersion
@@ -46,6 +48,10 @@ class StateFacts:
     target_source: str | None = None
     """ "known_good" (a smoke run passed on it) or "previous" (the version before current)."""
     known_good_mark: dict[str, Any] | None = None
+    changes: StateDiff | None = None
+    """What a rollback to the target would change, current → target, resource by resource;
+    None when it is not known (``changes_unknown`` says why: never read as "no changes")."""
+    changes_unknown: str | None = None
 
 
 @dataclass
@@ -74,6 +80,8 @@ class ReadinessFacts:
     inconclusive_checks: list[FailedCheck] = field(default_factory=list)
     """Checks that could not be performed (throttled, 5xx, no answer, out of time): nothing
     was found wrong and nothing proven right; each blocks the verdict (``inconclusive_checks``)."""
+    apply_command: ApplyCommand | None = None
+    """The environment's rollback command for the target, in apply mode (or why not)."""
 
     def add_blocker(self, reason: str) -> None:
         """For conftest hooks: a reason a rollback must not run now."""

@@ -9,6 +9,7 @@ it, and once it has run out the remaining facts are not asked for: each is unver
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,7 +22,9 @@ from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.base import describe_client_error
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
 from pytest_ohpen.readiness import git_facts as gitinfo
+from pytest_ohpen.readiness import state_diff
 from pytest_ohpen.readiness import work_in_progress as running
+from pytest_ohpen.readiness.apply_command import apply_command
 from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
 from pytest_ohpen.terraform import locks, target
 from pytest_ohpen.terraform import state_versions as statefile
@@ -132,6 +135,13 @@ def _gather(
     mark = facts.state.known_good_mark if facts.state else None
     ref = target_ref or _marked_commit(facts, mark) or DEFAULT_TARGET_REF
     facts.git = gitinfo.git_facts(repo, ref)
+    target_version = facts.state.target if facts.state else None
+    facts.apply_command = apply_command(  # the resolved commit: HEAD~1 moves, a SHA does not
+        env.rollback.command,
+        env.name,
+        facts.git.target_commit or facts.git.target_ref,
+        target_version.version.version_id if target_version else None,
+    )
     return facts
 
 
@@ -197,6 +207,8 @@ def _state(
             if m.get("state_version_id") == chosen.version.version_id
         )
 
+    bodies: dict[str, bytes] = {}
+
     def read(version: statefile.StateVersion | None) -> VersionFacts | None:
         if version is None:
             return None
@@ -207,21 +219,52 @@ def _state(
         )
         if body is None:
             return VersionFacts(version, parse_error="could not be read")
+        bodies[version.version_id] = body
         try:
             return VersionFacts(version, summary=statefile.parse_state(body))
         except statefile.StateParseError as error:
             return VersionFacts(version, parse_error=str(error))
 
+    current, target_facts = read(current_version), read(target_version)
+    changes, unknown = _changes(current, target_facts, bodies)
     return StateFacts(
         bucket,
         key,
         versioning,
         tuple(versions),
-        read(current_version),
-        read(target_version),
+        current,
+        target_facts,
         source,
         mark,
+        changes,
+        unknown,
     )
+
+
+def _changes(
+    current: VersionFacts | None, target_facts: VersionFacts | None, bodies: dict[str, bytes]
+) -> tuple[state_diff.StateDiff | None, str | None]:
+    """What a rollback to the target would change, from the two bodies already read (no
+    other call), or why it is unknown: an unread or unreadable body is never "no changes"."""
+    if target_facts is None:
+        return None, "no target state version"
+    if current is None:
+        return None, "no current state version (deleted or missing)"
+    for facts_of, what in ((current, "current"), (target_facts, "target")):
+        if facts_of.parse_error:
+            version = facts_of.version.version_id
+            return None, f"{what} state version {version} {_unreadable(facts_of.parse_error)}"
+    try:
+        return state_diff.diff_states(
+            json.loads(bodies[current.version.version_id]),
+            json.loads(bodies[target_facts.version.version_id]),
+        ), None
+    except state_diff.StateDiffError as error:
+        return None, str(error)
+
+
+def _unreadable(parse_error: str) -> str:
+    return parse_error if parse_error == "could not be read" else f"cannot be read: {parse_error}"
 
 
 def _lock(facts: ReadinessFacts, env: Environment, clients: AwsClients) -> locks.LockInfo | None:

@@ -18,7 +18,12 @@ from pytest_ohpen.records.redact import redact, redact_text
 from pytest_ohpen.util.jsonable import iso_utc, jsonable
 
 if TYPE_CHECKING:
-    from pytest_ohpen.readiness.facts import VersionFacts
+    from pytest_ohpen.readiness.apply_command import ApplyCommand
+    from pytest_ohpen.readiness.facts import StateFacts, VersionFacts
+    from pytest_ohpen.readiness.state_diff import ResourceChange
+
+CHANGES_SHOWN = 40
+"""How many resource lines the Markdown lists of what a rollback changes; the JSON has all."""
 
 
 def as_data(report: Report) -> dict[str, Any]:
@@ -71,6 +76,8 @@ def as_data(report: Report) -> dict[str, Any]:
         "extra": report.extra,
         "operator": report.operator,
         "rollback": trigger_data(report.rollback) if report.rollback else None,
+        "apply_command": _apply_command(report.apply_command),
+        "rollback_changes": _changes(state),
     }
     result: dict[str, Any] = redact(jsonable(data))
     return result
@@ -93,6 +100,32 @@ def trigger_data(trigger: TriggerRecord) -> dict[str, Any]:
     if trigger.timed_out is not None:  # the command ran
         data["timed_out"] = trigger.timed_out
     return data
+
+
+def _apply_command(command: ApplyCommand | None) -> dict[str, Any] | None:
+    if command is None:
+        return None
+    argv = list(command.argv) if command.argv is not None else None
+    return {"argv": argv, "text": command.text, "error": command.error}
+
+
+def _changes(state: StateFacts | None) -> dict[str, Any] | None:
+    """What a rollback would change (current → target), or why it is not known."""
+    if state is None:
+        return None
+    diff = state.changes
+    return {
+        "known": diff is not None,
+        "unknown_reason": state.changes_unknown if diff is None else None,
+        "current_state_version": state.current.version.version_id if state.current else None,
+        "target_state_version": state.target.version.version_id if state.target else None,
+        "counts": None
+        if diff is None
+        else {"added": len(diff.added), "removed": len(diff.removed), "changed": len(diff.changed)},
+        "added": list(diff.added) if diff else None,
+        "removed": list(diff.removed) if diff else None,
+        "changed": [dataclasses.asdict(c) for c in diff.changed] if diff else None,
+    }
 
 
 def _version(facts: VersionFacts) -> dict[str, Any]:
@@ -142,6 +175,10 @@ def to_markdown(report: Report) -> str:
     if report.affected:
         lines += _section("Affected", list(report.affected))
     lines += _section("Roll back to", _target_lines(report))
+    if verdict.verdict != "NOT_NEEDED":
+        lines += _section("Apply the rollback", _apply_lines(report.apply_command))
+        if report.state is not None:
+            lines += _section(_changes_title(report.state), _changes_lines(report.state))
     lines += _section("Current", _current_lines(report))
     if report.rollback:
         lines += _section("Rollback trigger", _trigger_lines(report.rollback))
@@ -169,6 +206,48 @@ def _target_lines(report: Report) -> list[str]:
     if target.git_ref:
         lines.append(f"git `{target.git_ref}` = `{target.git_commit or 'unresolved'}`")
     return lines or ["unknown"]
+
+
+def _apply_lines(command: ApplyCommand | None) -> list[str]:
+    if command is None:
+        return []
+    if command.text is None:
+        return [f"cannot be named: {command.error}"]
+    return [f"`{command.text}`"]
+
+
+def _changes_title(state: StateFacts) -> str:
+    if state.current is None or state.target is None:
+        return "What the rollback would change"
+    return (
+        f"What the rollback would change (state version `{state.current.version.version_id}` "
+        f"→ `{state.target.version.version_id}`)"
+    )
+
+
+def _changes_lines(state: StateFacts) -> list[str]:
+    diff = state.changes
+    if diff is None:
+        return [f"unknown: {state.changes_unknown or 'not compared'} (not the same as no changes)"]
+    if diff.empty:
+        return ["no resource changes (outputs may still change)"]
+    lines = [f"add (the target has it, the current state does not): `{a}`" for a in diff.added]
+    lines += [f"remove (only the current state has it): `{a}`" for a in diff.removed]
+    lines += [f"change `{c.address}`: {_attribute_list(c)}" for c in diff.changed]
+    if len(lines) > CHANGES_SHOWN:
+        hidden = len(lines) - CHANGES_SHOWN
+        lines = [*lines[:CHANGES_SHOWN], f"… and {hidden} more (see the JSON report)"]
+    return lines
+
+
+def _attribute_list(change: ResourceChange) -> str:
+    shown = []
+    for attribute in change.attributes:
+        if attribute.hidden:
+            shown.append(f"`{attribute.name}` ({attribute.hidden}, not shown)")
+        else:
+            shown.append(f"`{attribute.name}` ({attribute.current} → {attribute.target})")
+    return ", ".join(shown)
 
 
 def _current_lines(report: Report) -> list[str]:
@@ -218,6 +297,9 @@ def summary_lines(report: Report, written_to: list[Path]) -> list[str]:
         )
     if report.affected:
         lines.append(f"  affected: {', '.join(report.affected)}")
+    command = report.apply_command
+    if verdict == "READY" and command is not None and command.text:
+        lines.append(f"  apply: {command.text}")
     trigger = report.rollback
     if trigger:
         lines.append(

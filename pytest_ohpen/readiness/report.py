@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ohpen import __version__
 
 if TYPE_CHECKING:
+    from pytest_ohpen.readiness.apply_command import ApplyCommand
     from pytest_ohpen.readiness.decide import Verdict
     from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
     from pytest_ohpen.readiness.git_facts import GitFacts
@@ -103,6 +104,8 @@ class Report:
     """None when the trigger did not run (no check failed, or no checks ran)."""
     inconclusive_checks: tuple[FailedCheck, ...] = ()
     """Checks that could not be performed; they block the verdict, never trigger."""
+    apply_command: ApplyCommand | None = None
+    """The exact command that applies the rollback to the target (or why it cannot be named)."""
 
     @property
     def current(self) -> VersionFacts | None:
@@ -154,4 +157,5 @@ def build_report(
         extra=MappingProxyType(copy.deepcopy(facts.extra)),
         operator=MappingProxyType(dict(operator)),
         inconclusive_checks=tuple(facts.inconclusive_checks),
+        apply_command=facts.apply_command,
     )

@@ -5,7 +5,9 @@ collected check passed, none skipped except by the operator's choice, nothing le
 and it says what passed (the suite, how many checks of each kind) and which commit was
 deployed. The commit is never guessed from the checkout: HEAD is whatever is checked out
 where the checks run (after a rollback with ``--verify``, the newer commit just rolled
-back), so only a named source counts, else the mark records ``null``.
+back), so only a named source counts: the command line or CI's variable, else the applied
+rollback (``incident``) or succeeded ``ohpen deploy`` (``deployment``) record that produced
+the marked state version; else the mark records ``null``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.deploy.records import KIND as DEPLOYMENT
+from pytest_ohpen.deploy.records import deployment_commit
 from pytest_ohpen.rollback.incident import KIND as INCIDENT
 
 if TYPE_CHECKING:
@@ -30,6 +34,11 @@ name (a mark names what was deployed, not what a ref points at later)."""
 ROLLBACK_KIND = INCIDENT
 """The record a Terraform rollback writes: it names the commit it applied and the state
 version that apply produced."""
+DEPLOYMENT_KIND = DEPLOYMENT
+"""The record ``ohpen deploy --apply`` writes: the commit it applied and the state version
+after (``state_version_after``)."""
+COMMIT_RECORD_KINDS = (ROLLBACK_KIND, DEPLOYMENT_KIND)
+"""The records a mark's deployed commit is looked up in (newest first across both)."""
 
 
 @dataclass(frozen=True)
@@ -55,29 +64,40 @@ class DeployedCommit:
 
     sha: str | None
     source: str | None
-    """E.g. "--deployed-commit (command line)", "GITHUB_SHA", "incident <id>"; None: unknown."""
+    """E.g. "--deployed-commit (command line)", "GITHUB_SHA", "incident <id>", "deployment <id>";
+    None: unknown."""
 
 
 def deployed_commit(
     given: str | None,
     given_source: str | None,
     environ: Mapping[str, str],
-    rollbacks: Sequence[AuditRecord],
+    applied: Sequence[AuditRecord],
     state_version_id: str,
 ) -> DeployedCommit:
     """``--deployed-commit``/OHPEN_DEPLOYED_COMMIT (``given``), else CI's commit variable, else
-    the newest applied rollback that produced ``state_version_id``, else unknown (None)."""
+    the newest record in ``applied`` (applied rollbacks and succeeded deployments, newest
+    first) that produced ``state_version_id``, else unknown (None)."""
     if given:
         return DeployedCommit(given, given_source)
     for name in CI_COMMIT_VARIABLES:
         value = environ.get(name, "").strip()
         if COMMIT_SHA.fullmatch(value):
             return DeployedCommit(value, name)
-    for record in rollbacks:  # newest first, as the store lists them
-        applied = rollback_commit(record, state_version_id)
-        if applied:
-            return DeployedCommit(applied, f"{record.kind} {record.id}")
+    for record in applied:  # newest first, as the store lists them
+        commit = record_commit(record, state_version_id)
+        if commit:
+            return DeployedCommit(commit, f"{record.kind} {record.id}")
     return DeployedCommit(None, None)
+
+
+def record_commit(record: AuditRecord, state_version_id: str) -> str | None:
+    """The commit an applied rollback (``incident``) or a succeeded ``deployment`` record
+    says produced ``state_version_id``; None for any other record."""
+    if record.kind == DEPLOYMENT_KIND:
+        commit = deployment_commit(record, state_version_id)
+        return commit if commit and COMMIT_SHA.fullmatch(commit) else None
+    return rollback_commit(record, state_version_id)
 
 
 def rollback_commit(record: AuditRecord, state_version_id: str) -> str | None:

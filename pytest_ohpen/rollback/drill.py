@@ -3,10 +3,11 @@ break one thing on purpose, see the checks catch it, roll back, see everything g
 and record how long each took.
 
 Only environments with ``drills = true`` may run it (prod never has it). The catalogue
-below is what ``--drill-fault`` accepts. On the embedded account no Terraform provider
-can run, so there the rollback re-provisions the broken resource as the known-good stack
-defines it (and says so); elsewhere it runs the environment's rollback command with
-``--apply``, approved by the drill.
+below is what ``--drill-fault`` accepts: a fault arrives as a bad revision (a throwaway
+commit, deployed with ``ohpen deploy``'s code) or as out-of-band drift. The rollback is
+always the environment's rollback command with ``--apply`` to the good commit, approved by
+the drill — on the embedded account too, where it is real Terraform with the embedded
+provider.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
-from pytest_ohpen.emulator.stack import Stack, role_name
+from pytest_ohpen.emulator.stack import role_name
 from pytest_ohpen.errors import ConfigError
 from pytest_ohpen.util.jsonable import iso_utc
 
@@ -31,14 +32,20 @@ ADMIN_POLICY = "drill-injected-admin"
 
 @dataclass(frozen=True)
 class DrillFault:
-    """A fault the drill can inject, the resource it hits, and how the embedded account
-    re-provisions that resource."""
+    """A fault the drill can inject and the resource it hits: either out-of-band drift
+    (``inject`` changes the account behind Terraform's back) or a bad revision (``code``
+    gives the files a throwaway commit adds, which the drill then deploys)."""
 
     name: str
     description: str
     target: Callable[[Environment], str | None]
-    inject: Callable[[AwsClients, str], None]
-    repair: Callable[[AwsClients, Environment, str], None]
+    inject: Callable[[AwsClients, str], None] | None = None
+    code: Callable[[Environment, str], dict[str, str]] | None = None
+
+    @property
+    def how(self) -> str:
+        """ "bad revision" or "drift": how the fault reaches the environment."""
+        return "bad revision" if self.code is not None else "drift"
 
 
 def _first(items: tuple[str, ...]) -> str | None:
@@ -51,41 +58,27 @@ def _pipeline_role(env: Environment) -> str | None:
     )
 
 
-def _inject_admin_policy(clients: AwsClients, role: str) -> None:
-    clients.client("iam").put_role_policy(
-        RoleName=role,
-        PolicyName=ADMIN_POLICY,
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            }
-        ),
+def _admin_policy_code(env: Environment, role: str) -> dict[str, str]:
+    """A change to the Terraform code granting the pipeline role Allow * on *."""
+    folder = env.terraform.working_dir if env.terraform else "."
+    statement = '{ Effect = "Allow", Action = "*", Resource = "*" }'
+    body = (
+        "# Added by the rollback drill (a throwaway commit on no branch): the bad revision.\n"
+        'resource "aws_iam_role_policy" "drill_injected_admin" {\n'
+        f'  name   = "{ADMIN_POLICY}"\n'
+        f"  role   = {json.dumps(role)}\n"
+        f'  policy = jsonencode({{ Version = "2012-10-17", Statement = [{statement}] }})\n'
+        "}\n"
     )
-
-
-def _repair_admin_policy(clients: AwsClients, env: Environment, role: str) -> None:
-    clients.client("iam").delete_role_policy(RoleName=role, PolicyName=ADMIN_POLICY)
+    return {str(Path(folder) / "drill_fault.tf"): body}
 
 
 def _delete_glue_job(clients: AwsClients, job: str) -> None:
     clients.client("glue").delete_job(JobName=job)
 
 
-def _repair_glue_job(clients: AwsClients, env: Environment, job: str) -> None:
-    from pytest_ohpen.emulator.provision import create_glue_job
-
-    create_glue_job(clients, Stack.for_environment(env), job)
-
-
 def _remove_public_access_block(clients: AwsClients, bucket: str) -> None:
     clients.client("s3").delete_public_access_block(Bucket=bucket)
-
-
-def _repair_public_access_block(clients: AwsClients, env: Environment, bucket: str) -> None:
-    from pytest_ohpen.emulator.provision import block_public_access
-
-    block_public_access(clients.client("s3"), bucket)
 
 
 def _break_lambda(clients: AwsClients, function: str) -> None:
@@ -94,42 +87,32 @@ def _break_lambda(clients: AwsClients, function: str) -> None:
     )
 
 
-def _repair_lambda(clients: AwsClients, env: Environment, function: str) -> None:
-    clients.client("lambda").update_function_configuration(
-        FunctionName=function, Handler="handler.handler", MemorySize=256
-    )
-
-
 CATALOGUE: dict[str, DrillFault] = {
     fault.name: fault
     for fault in (
         DrillFault(
             "wrong-iam-policy",
-            "the pipeline role gets an Allow * on * policy",
+            "a bad revision grants the pipeline role Allow * on *",
             _pipeline_role,
-            _inject_admin_policy,
-            _repair_admin_policy,
+            code=_admin_policy_code,
         ),
         DrillFault(
             "deleted-glue-job",
-            "the Glue job is deleted",
+            "the Glue job is deleted out of band",
             lambda env: _first(env.resources.glue_jobs),
-            _delete_glue_job,
-            _repair_glue_job,
+            inject=_delete_glue_job,
         ),
         DrillFault(
             "public-access-block-removed",
-            "a data bucket's public access block is removed",
+            "a data bucket's public access block is removed out of band",
             lambda env: _first(env.resources.buckets),
-            _remove_public_access_block,
-            _repair_public_access_block,
+            inject=_remove_public_access_block,
         ),
         DrillFault(
             "broken-lambda-config",
-            "the Lambda's handler and memory are changed",
+            "the Lambda's handler and memory are changed out of band",
             lambda env: _first(env.resources.lambdas),
-            _break_lambda,
-            _repair_lambda,
+            inject=_break_lambda,
         ),
     )
 }
@@ -172,6 +155,11 @@ class DrillRun:
     repo: Path
     """Where the rollback command runs, as the trigger's: the run's repository (the
     environment's terraform.repo, else the rootdir)."""
+    good_commit: str | None = None
+    """The commit deployed before the fault (the checkout's HEAD when the drill starts):
+    what the rollback goes back to."""
+    bad_commit: str | None = None
+    """The throwaway commit a bad-revision fault deployed."""
     endpoint_url: str | None = None
     """The run's AWS endpoint (the embedded account's, or the environment's)."""
     clock: Callable[[], float] = time.monotonic
@@ -213,7 +201,11 @@ class DrillRun:
             argv = build_command(
                 self.env.rollback.command,
                 "apply",
-                {"env": self.env.name, "target_ref": "HEAD", "state_version": state_version},
+                {
+                    "env": self.env.name,
+                    "target_ref": self.good_commit or "HEAD",
+                    "state_version": state_version,
+                },
             )
         except CommandError as error:
             return {"mode": "apply", "ok": False, "error": str(error)}
@@ -256,7 +248,10 @@ class DrillRun:
             "started_at": iso_utc(self.started),
             "finished_at": iso_utc(datetime.now(UTC)),
             "fault": self.fault.name,
+            "fault_arrives_as": self.fault.how,
             "resource": self.resource,
+            "good_commit": self.good_commit,
+            "bad_commit": self.bad_commit,
             "time_to_detect_seconds": self.seconds("injected", "detected"),
             "rollback_seconds": self.seconds("rollback_started", "rollback_done"),
             "time_to_green_seconds": self.seconds("injected", "green"),

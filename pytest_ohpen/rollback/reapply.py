@@ -10,14 +10,13 @@ incident record.
 from __future__ import annotations
 
 import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.deploy.at_ref import Change, ChangeOutcome, ChangeRefused, change_at_ref
 from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.rollback import worktree
 from pytest_ohpen.rollback.guard import (
@@ -31,16 +30,6 @@ from pytest_ohpen.rollback.guard import (
 from pytest_ohpen.rollback.incident import KIND as INCIDENT
 from pytest_ohpen.rollback.incident import incident_data, incident_markdown
 from pytest_ohpen.rollback.recovery import recover_state
-from pytest_ohpen.terraform.binary import (
-    TerraformError,
-    TerraformRunner,
-    aws_subprocess_env,
-    backend_config,
-    check_version,
-    find_terraform,
-    terraform_version,
-)
-from pytest_ohpen.terraform.plan_review import PlanReview, render_review, review_plan
 from pytest_ohpen.terraform.restore_apply import run_token
 from pytest_ohpen.util import process
 from pytest_ohpen.util.files import write_atomic, write_new
@@ -50,14 +39,15 @@ if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.records.store import AuditStore
+    from pytest_ohpen.terraform.plan_review import PlanReview
 
 DEFAULT_TARGET = "HEAD~1"
 STARTED_KIND = "rollback_terraform"
 """The record written before an apply (``status: started``); the incident is the outcome."""
 
 
-class RollbackRefused(OhpenError):
-    """The rollback must not run: a destructive plan, a missing working directory, ..."""
+RollbackRefused = ChangeRefused
+"""The rollback must not run: a missing ``[terraform]`` table or working directory, ..."""
 
 
 @dataclass
@@ -88,25 +78,27 @@ class RollbackRequest:
 
 
 @dataclass
-class RollbackOutcome:
+class RollbackOutcome(ChangeOutcome):
     """What happened: the review, whether it applied, how long, what was recorded."""
 
-    mode: str
-    target_commit: str
-    review: PlanReview | None = None
-    refused: list[str] = field(default_factory=list)
-    applied: bool = False
-    apply_seconds: float | None = None
-    error: str | None = None
     recovered_state_version: str | None = None
-    restored_state_version: str | None = None
-    """The state version the apply wrote (the incident names it with the commit applied)."""
     verification: str = "not run"
     incident_id: str | None = None
     started_record: str | None = None
     """The id of the "started" record written before the apply."""
     cleared: Cleared | None = None
     """What the readiness guard found before the apply (forced or not)."""
+
+    @property
+    def target_commit(self) -> str:
+        """The commit the rollback planned (and applied): the target ref's."""
+        return self.commit
+
+    @property
+    def restored_state_version(self) -> str | None:
+        """The state version a successful apply wrote (the incident names it with the
+        commit applied); None when nothing was applied."""
+        return self.state_version_after if self.applied else None
 
     @property
     def succeeded(self) -> bool:
@@ -118,47 +110,63 @@ class RollbackOutcome:
 
 def rollback_terraform(req: RollbackRequest) -> RollbackOutcome:
     """Plan from ``target_ref`` in a temporary worktree, review, and apply when asked."""
-    env = req.env
-    if env.terraform is None:
-        raise RollbackRefused(f"no [{env.name}.terraform] table: state bucket and code unknown")
     started = datetime.now(UTC)
     deployed = worktree.head(req.repo)
-    binary = find_terraform(pinned=env.terraform.version)
-    subprocess_env = aws_subprocess_env(env.region, req.clients.endpoint_url, env.emulated)
-    version = terraform_version(binary, subprocess_env)
-    check_version(version, env.terraform.version)
-    with worktree.temporary_worktree(req.repo, req.target_ref) as tree:
-        outcome = RollbackOutcome("apply" if req.apply else "dry-run", tree.commit)
-        workdir = tree.path / env.terraform.working_dir
-        if not workdir.is_dir():
-            raise RollbackRefused(
-                f"{env.terraform.working_dir!r} does not exist at "
-                f"{req.target_ref} ({tree.commit[:12]}) in {req.repo}"
-            )
-        runner = TerraformRunner(binary, workdir, subprocess_env, req.write_line, req.timeout)
-        runner.init(backend_config(env.terraform, env.region, req.clients.endpoint_url, version))
-        with tempfile.TemporaryDirectory(prefix="ohpen-plan-") as scratch:
-            plan_file = Path(scratch) / "rollback.tfplan"
-            runner.plan(plan_file)
-            outcome.review = review_plan(runner.show_json(plan_file))
-            _print_review(req, outcome.review)
-            outcome.refused = outcome.review.blocked(req.allow_destroy)
-            if not req.apply:
-                req.write_line("dry-run: nothing applied; run again with --apply to roll back")
-                _record_plan(req, outcome, deployed)
-                return outcome
-            if outcome.refused:
-                req.write_line("refused: " + "; ".join(outcome.refused))
-            else:
-                cleared = _guard(req, outcome)
-                if cleared is not None and not _record_start(req, outcome, deployed, cleared):
-                    return outcome  # nothing applied, and the store takes no record
-                if cleared is not None:
-                    _apply(req, runner, plan_file, outcome)
+    change = Change(
+        env=req.env,
+        clients=req.clients,
+        repo=req.repo,
+        ref=req.target_ref,
+        apply=req.apply,
+        allow_destroy=req.allow_destroy,
+        write_line=req.write_line,
+        timeout=req.timeout,
+        plan_name="rollback.tfplan",
+    )
+    steps = _RollbackSteps(req, deployed)
+    outcome = change_at_ref(change, steps)
+    if outcome.mode == "dry-run" or steps.unrecorded:
+        return outcome  # dry-run: the rollback_plan is its record; unrecorded: the store fails
     if outcome.applied and req.verify:
         outcome.verification = _verify(req, outcome.target_commit)
     outcome.incident_id = _record_incident(req, outcome, deployed, started)
     return outcome
+
+
+@dataclass
+class _RollbackSteps:
+    """The rollback's part of the shared steps: its plan record, the readiness guard, the
+    started record, the pre-rollback backup and the recovery from a failed apply."""
+
+    req: RollbackRequest
+    deployed: str
+    backup: Path | None = None
+    unrecorded: bool = False
+    """The started record could not be written: nothing applied, no incident either."""
+
+    def outcome(self, mode: str, commit: str) -> RollbackOutcome:
+        return RollbackOutcome(mode, commit)
+
+    def planned(self, outcome: RollbackOutcome) -> None:
+        self.req.write_line("dry-run: nothing applied; run again with --apply to roll back")
+        _record_plan(self.req, outcome, self.deployed)
+
+    def refused(self, outcome: RollbackOutcome) -> None:
+        """Nothing more: the incident records the refusal."""
+
+    def start(self, outcome: RollbackOutcome) -> bool:
+        cleared = _guard(self.req, outcome)
+        if cleared is None:
+            return False
+        self.unrecorded = not _record_start(self.req, outcome, self.deployed, cleared)
+        return not self.unrecorded
+
+    def prepare(self, outcome: RollbackOutcome) -> None:
+        self.backup = _back_up(self.req, outcome.state_version_before)
+
+    def failed(self, outcome: RollbackOutcome) -> None:
+        if self.backup is not None:
+            recover_state(self.req, self.backup, self.backup.parent, outcome)
 
 
 def _guard(req: RollbackRequest, outcome: RollbackOutcome) -> Cleared | None:
@@ -214,68 +222,21 @@ def _record_start(
     return True
 
 
-def _print_review(req: RollbackRequest, review: PlanReview) -> None:
-    for line in render_review(review):
-        req.write_line(line)
-    for warning in review.warnings():
-        req.write_line(f"warning: {warning}")
-    for reason in review.blocked(req.allow_destroy):
-        req.write_line(f"blocks apply: {reason}")
-
-
-def _apply(
-    req: RollbackRequest, runner: TerraformRunner, plan_file: Path, outcome: RollbackOutcome
-) -> None:
-    """Back up the current state, apply the reviewed plan, restore the backup on failure."""
+def _back_up(req: RollbackRequest, version_id: str | None) -> Path | None:
+    """A copy of the pre-rollback state version, for the recovery after a failed apply."""
     from pytest_ohpen.terraform import state_versions as statefile
 
+    if version_id is None:
+        return None
     assert req.env.terraform is not None
     tf, s3 = req.env.terraform, req.clients.client("s3")
     backups = req.env.audit.directory.parent / "backups"
-    versions = statefile.list_versions(s3, tf.state_bucket, tf.state_key)
-    before = next((v for v in versions if not v.is_delete_marker), None)
-    backup: Path | None = None
-    if before is not None:
-        # A name of this run's own, created and never replaced: two rollbacks of one version
-        # (a retry, a concurrent run) each keep their backup.
-        backup = backups / (
-            f"{Path(tf.state_key).name}.{before.version_id}.{run_token()}.pre-rollback.json"
-        )
-        write_new(
-            backup,
-            statefile.read_version(s3, tf.state_bucket, tf.state_key, before.version_id),
-        )
-        req.write_line(f"pre-rollback state version {before.version_id} backed up to {backup}")
-    began = time.monotonic()
-    try:
-        runner.apply(plan_file)
-        outcome.applied = True
-        outcome.restored_state_version = _state_version_now(req)
-    except TerraformError as error:
-        outcome.error = str(error)
-        req.write_line(f"apply failed: {error}")
-        if backup is not None:
-            recover_state(req, backup, backups, outcome)
-    finally:
-        outcome.apply_seconds = round(time.monotonic() - began, 3)
-
-
-def _state_version_now(req: RollbackRequest) -> str | None:
-    """The state version the backend serves after the apply; None if it cannot be read (the
-    incident then names no version, and a later mark finds no commit in it)."""
-    import botocore.exceptions as bex
-
-    from pytest_ohpen.terraform import state_versions as statefile
-    from pytest_ohpen.terraform.target import current_version
-
-    assert req.env.terraform is not None
-    tf = req.env.terraform
-    try:
-        versions = statefile.list_versions(req.clients.client("s3"), tf.state_bucket, tf.state_key)
-    except (bex.BotoCoreError, bex.ClientError):
-        return None
-    current = current_version(versions)
-    return current.version_id if current else None
+    # A name of this run's own, created and never replaced: two rollbacks of one version
+    # (a retry, a concurrent run) each keep their backup.
+    backup = backups / f"{Path(tf.state_key).name}.{version_id}.{run_token()}.pre-rollback.json"
+    write_new(backup, statefile.read_version(s3, tf.state_bucket, tf.state_key, version_id))
+    req.write_line(f"pre-rollback state version {version_id} backed up to {backup}")
+    return backup
 
 
 def _verify(req: RollbackRequest, applied_commit: str) -> str:

@@ -24,7 +24,7 @@ from pytest_ohpen.errors import OhpenError
 from pytest_ohpen.util import process
 
 if TYPE_CHECKING:
-    from pytest_ohpen.config.environments import Terraform
+    from pytest_ohpen.config.environments import Environment, Terraform
 
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 """Set for every step; CHECKPOINT_DISABLE stops Terraform's call home for update checks."""
@@ -178,6 +178,18 @@ def aws_subprocess_env(region: str, endpoint_url: str | None, embedded: bool) ->
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     return env
+
+
+def terraform_environment(env: Environment, endpoint_url: str | None) -> dict[str, str]:
+    """Everything Terraform runs with for ``env`` (on top of the inherited environment): the
+    AWS variables, and on the embedded account the embedded provider's mirror and the
+    stack's variables. Every Terraform step of this package gets it from here."""
+    out = aws_subprocess_env(env.region, endpoint_url, env.emulated)
+    if env.emulated:
+        from pytest_ohpen.emulator.terraform_setup import embedded_terraform_env
+
+        out.update(embedded_terraform_env(env))
+    return out
 
 
 @dataclass

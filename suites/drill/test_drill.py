@@ -18,14 +18,13 @@ from pytest_ohpen.checks import CheckFailed, Where
 from pytest_ohpen.checks.configuration import TargetState, resolve_target
 from pytest_ohpen.checks.pipeline import run_pipeline
 from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.deploy.deploy import DeployRequest, deploy
+from pytest_ohpen.records.store import AuditStore
+from pytest_ohpen.rollback.bad_revision import throwaway_commit
 from pytest_ohpen.rollback.drill import DrillRun
 from pytest_ohpen.rollback.drill_checks import all_checks, run_checks
 
 pytestmark = pytest.mark.ohpen_drill
-EMBEDDED = (
-    "embedded account: no Terraform provider runs here, so the rollback re-provisions "
-    "the known-good stack's {resource}"
-)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +35,14 @@ def baseline(ohpen_env: Environment, ohpen_aws: AwsClients) -> TargetState | Non
         return None
     s3 = ohpen_aws.client("s3")
     return resolve_target(s3, terraform.state_bucket, terraform.state_key, "latest", [])
+
+
+@pytest.fixture(scope="module")
+def audit(pytestconfig: pytest.Config) -> AuditStore:
+    """The environment's audit store: the bad revision's deployment is recorded there."""
+    from pytest_ohpen.plugin.stash import run_of
+
+    return run_of(pytestconfig).audit_store()
 
 
 def _require(drill: DrillRun, step: str) -> None:
@@ -55,12 +62,44 @@ def test_1_baseline_is_green(
     assert not failures, "baseline is not green: " + "; ".join(failures)
 
 
-def test_2_inject_the_fault(ohpen_drill: DrillRun, ohpen_aws: AwsClients) -> None:
-    """Break one thing on purpose, from the catalogue (--drill-fault)."""
+def test_2_inject_the_fault(
+    ohpen_drill: DrillRun, ohpen_aws: AwsClients, audit: AuditStore
+) -> None:
+    """Break one thing on purpose, from the catalogue (--drill-fault): deploy a bad revision
+    (a throwaway commit, never on a branch) or change the account out of band."""
     _require(ohpen_drill, "baseline")
-    ohpen_drill.fault.inject(ohpen_aws, ohpen_drill.resource)
-    ohpen_drill.mark("injected")
-    ohpen_drill.step("inject", True, f"{ohpen_drill.fault.description} ({ohpen_drill.resource})")
+    fault, drill = ohpen_drill.fault, ohpen_drill
+    if fault.code is not None:
+        assert drill.good_commit, f"{drill.repo} is no git checkout: nothing to deploy from"
+        drill.bad_commit = throwaway_commit(
+            drill.repo,
+            drill.good_commit,
+            fault.code(drill.env, drill.resource),
+            f"drill: {fault.description}",
+        )
+        lines: list[str] = []
+        outcome = deploy(
+            DeployRequest(
+                drill.env,
+                ohpen_aws,
+                audit,
+                drill.repo,
+                ref=drill.bad_commit,
+                apply=True,
+                write_line=lines.append,
+            )
+        )
+        assert outcome.applied and not outcome.error, (
+            f"deploying the bad revision {drill.bad_commit[:12]} failed: "
+            f"{outcome.error or '; '.join(outcome.refused) or lines[-1:]}"
+        )
+        detail = f"{fault.description}: deployed {drill.bad_commit[:12]} ({drill.resource})"
+    else:
+        assert fault.inject is not None
+        fault.inject(ohpen_aws, drill.resource)
+        detail = f"{fault.description} ({drill.resource})"
+    drill.mark("injected")
+    drill.step("inject", True, detail)
 
 
 def test_3_checks_catch_the_fault(
@@ -87,16 +126,11 @@ def test_4_roll_back(
     baseline: TargetState | None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Roll back, approved by the drill and recorded as a drill."""
+    """Roll back with the environment's rollback command (--apply, to the good commit),
+    approved by the drill and recorded as a drill."""
     _require(ohpen_drill, "detect")
     ohpen_drill.mark("rollback_started")
-    if ohpen_env.emulated:
-        ohpen_drill.fault.repair(ohpen_aws, ohpen_env, ohpen_drill.resource)
-        note = EMBEDDED.format(resource=ohpen_drill.resource)
-        with capsys.disabled():
-            print(f"\n{note}")
-        ohpen_drill.rollback = {"mode": "re-provision", "ok": True, "note": note}
-    else:
+    with capsys.disabled():
         ohpen_drill.rollback = ohpen_drill.roll_back_by_command(
             baseline.version_id if baseline else None
         )

@@ -1,0 +1,1 @@
+# Ohpen transaction ETL (bronze -> silver); the embedded account never runs it
