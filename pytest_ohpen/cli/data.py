@@ -24,6 +24,7 @@ from pytest_ohpen.rollback.data_apply import DataRollbackConflict, apply_data_ro
 from pytest_ohpen.rollback.data_plan import DataRollbackPlan, plan_data_rollback
 from pytest_ohpen.rollback.data_runs import DataRollbackRefused, list_runs
 from pytest_ohpen.rollback.guard import DATA_ROLLBACK, Blocked, forced_line, guard, override_of
+from pytest_ohpen.rollback.incident import DETECTED_AT_HELP, attempt_context, detected_at_option
 from pytest_ohpen.util.tables import text_table
 
 AUDIT_KIND = "data_rollback"
@@ -77,6 +78,9 @@ def register(commands: Any) -> None:
         help="apply despite readiness blockers (a running pipeline, a held lock); "
         "recorded with --reason",
     )
+    rollback.add_argument(
+        "--detected-at", metavar="WHEN", type=detected_at_option, help=DETECTED_AT_HELP
+    )
     rollback.set_defaults(handler=_aws_errors(run_rollback))
 
 
@@ -111,6 +115,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     written)."""
     args.reason = required_reason(args.reason)
     override = override_of(DATA_ROLLBACK, args.force, args.reason)
+    attempt = attempt_context(args.detected_at)  # a bad OHPEN_DETECTED_AT: exit 2, no change
     with open_run(args) as run:
         env = run.environment
         layer = _layer(env, args.layer)
@@ -143,6 +148,7 @@ def run_rollback(args: argparse.Namespace) -> int:
             "when": plan.new_pointer["promoted_at"],
             "reason": args.reason,
             **cleared.record(),
+            **attempt,
         }
         try:
             started = store.write(

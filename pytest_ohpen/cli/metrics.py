@@ -1,16 +1,20 @@
-"""``ohpen metrics``: the playbook's rollback metrics against its targets, for a scheduled job.
+"""``ohpen metrics``: the playbook's rollback metrics against its targets, with deployment
+frequency and change-failure rate beside them, for a scheduled job.
 
-Reads the local audit directory only (no AWS call) unless the environment keeps its audit
-records in S3 too (``[<env>.audit] bucket``) or ``--publish`` is given: then the account
-guard runs first, once. The report alone goes to stdout, so any format can be piped; the
-guard's line, the corrupt records and what was written go to stderr.
+Reads every store the environment names: the local audit directory and, when the
+environment keeps its audit records in S3 too (``[<env>.audit] bucket``), that bucket (a
+record in both is counted once). S3 and ``--publish`` need the account guard, which runs
+first, once; without either no AWS call is made. The report alone goes to stdout, so any
+format can be piped; the guard's line, the corrupt records and what was written go to
+stderr. Every figure is defined in docs/metrics.md.
 
 Exit codes, the first that applies: 2 bad input (one line on stderr); 3 corrupt or
 unreadable audit records (each named; the figures leave them out, so none is proven);
-1 a target is breached, so the job can alert; 5 no data: the audit store holds no
-incident, drill or known-good record of the environment, so no target could be measured
-(like pytest's 5, nothing to check; an empty or wrong audit directory must not read as a
-quiet quarter); 0 no target breached (rows without data say "no data", never "met").
+1 a target is breached, so the job can alert; 5 no data: the audit store holds no record
+of the environment the metrics read, so no target could be measured (like pytest's 5,
+nothing to check; an empty or wrong audit directory must not read as a quiet quarter);
+0 no target breached (rows without data say "no data", never "met"). 141: the reader
+closed the pipe (``| head``).
 """
 
 from __future__ import annotations
@@ -59,10 +63,13 @@ def register(commands: Any) -> None:
     """Add ``metrics`` to the ``ohpen`` subcommands."""
     parser = commands.add_parser(
         "metrics",
-        help="rollback frequency, duration, success rate and MTTR against the playbook targets",
-        description="Rollback metrics from the audit store. Exit 0 every target met, 1 a "
-        "target breached, 2 bad input, 3 corrupt or unreadable audit records, 5 no data "
-        "(nothing of the environment in the audit store).",
+        help="rollback frequency, duration, success rate and MTTR against the playbook "
+        "targets; deployment frequency and change-failure rate",
+        description="Rollback metrics from the audit store (one rollback per incident, every "
+        "attempt listed; data rollbacks and deployments beside them; see docs/metrics.md). "
+        "Exit 0 no target breached, 1 a target breached, 2 bad input, 3 corrupt or "
+        "unreadable audit records, 5 no data (nothing of the environment in the audit "
+        "store).",
     )
     environment_options(parser)
     parser.add_argument(
@@ -105,7 +112,7 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
     for records kept in the audit bucket, and for ``--publish``; both share one run."""
     from pytest_ohpen.metrics.chart import ChartUnavailable, chart_png, require_matplotlib
     from pytest_ohpen.metrics.figures import MetricsWarning, compute, window
-    from pytest_ohpen.metrics.records import DRILL, INCIDENT, Corrupt
+    from pytest_ohpen.metrics.records import READ_KINDS, Corrupt
     from pytest_ohpen.metrics.render import to_json, to_markdown, to_table
     from pytest_ohpen.metrics.targets import BREACH, CORRUPT, NO_DATA, breached, overall, targets
     from pytest_ohpen.records.store import AuditReadError, open_store
@@ -129,18 +136,13 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
         try:
             records = [
                 record
-                for kind in (INCIDENT, DRILL)
+                for kind in READ_KINDS
                 for record in store.records(kind=kind, environment=env.name)
             ]
-            with warnings.catch_warnings(record=True) as elsewhere:
-                warnings.simplefilter("always")
-                known_good = store.known_good(env.name)  # is there any history at all
         except AuditReadError as error:
             print(f"ohpen metrics: {error}", file=sys.stderr)
             return EXIT_CORRUPT
-        figures = compute([*records, *known_good], since, now, environment=env.name)
-    for warning in elsewhere:  # not a figure's record: a warning, not corruption
-        print(f"ohpen: warning: {warning.message}", file=sys.stderr)
+        figures = compute(records, since, now, environment=env.name)
     unreadable: list[Corrupt] = []
     for warning in caught:
         if isinstance(warning.message, MetricsWarning):
@@ -187,8 +189,8 @@ def _metrics(args: argparse.Namespace, run: Callable[[], OhpenRun]) -> int:
         return EXIT_NO
     if state == NO_DATA:
         print(
-            f"ohpen: no data: the audit store ({_where(env)}) holds no incident, drill or "
-            f"known-good record of {env.name}, so no target could be measured (exit 5)",
+            f"ohpen: no data: the audit store ({_where(env)}) holds no rollback, deployment, "
+            f"drill or known-good record of {env.name}, so no target could be measured (exit 5)",
             file=sys.stderr,
         )
         return EXIT_NO_DATA

@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_ohpen.cli.common import EXIT_NO, EXIT_OK, environment_options, open_run
 from pytest_ohpen.rollback.guard import TERRAFORM_ROLLBACK, override_of
+from pytest_ohpen.rollback.incident import DETECTED_AT_HELP, detected_at_of, detected_at_option
 
 DEFAULT_REASON = "smoke tests failed after deployment"
 
@@ -51,6 +52,9 @@ def register(commands: Any) -> None:
         action="store_true",
         help="apply despite readiness blockers (a running pipeline, a held lock); needs --reason",
     )
+    parser.add_argument(
+        "--detected-at", metavar="WHEN", type=detected_at_option, help=DETECTED_AT_HELP
+    )
     parser.set_defaults(handler=run_rollback)
 
 
@@ -62,6 +66,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
     override = override_of(TERRAFORM_ROLLBACK, args.force, args.reason)
     told = from_env()  # what the trigger, the drill or a CD workflow says (OHPEN_*)
+    detected_at = detected_at_of(args.detected_at, told.detected_at)
     reason = override.reason or DEFAULT_REASON
     with open_run(args) as run:
         outcome = rollback_terraform(
@@ -82,7 +87,7 @@ def run_rollback(args: argparse.Namespace) -> int:
                 },
                 targets_file=run.settings.targets,
                 initiated_by=told.initiator,
-                detected_at=told.detected_at,
+                detected_at=detected_at,
                 override=override,
             )
         )

@@ -35,6 +35,7 @@ from pytest_ohpen.config.environments import Environment, Terraform
 from pytest_ohpen.errors import ConfigError, OhpenError
 from pytest_ohpen.records.store import AuditStore
 from pytest_ohpen.rollback.guard import STATE_RESTORE, Blocked, forced_line, guard, override_of
+from pytest_ohpen.rollback.incident import DETECTED_AT_HELP, attempt_context, detected_at_option
 from pytest_ohpen.terraform.restore_apply import (
     RestoreIncomplete,
     RestoreResult,
@@ -124,6 +125,9 @@ def register(commands: Any) -> None:
         help="apply despite readiness blockers (e.g. a running pipeline); needs --reason",
     )
     restore.add_argument("--reason", metavar="TEXT", help="why, for the audit record")
+    restore.add_argument(
+        "--detected-at", metavar="WHEN", type=detected_at_option, help=DETECTED_AT_HELP
+    )
     restore.set_defaults(handler=_aws_errors(run_restore))
 
 
@@ -206,6 +210,7 @@ def run_restore(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     override = override_of(STATE_RESTORE, args.force, args.reason)
+    attempt = attempt_context(args.detected_at)  # a bad OHPEN_DETECTED_AT: exit 2, no change
     with open_run(args) as run:
         env = run.environment
         tf = _terraform(env)
@@ -235,7 +240,12 @@ def run_restore(args: argparse.Namespace) -> int:
         warning = forced_line(STATE_RESTORE, cleared)
         if warning:
             print(warning)
-        common = {"reason": override.reason, "operator": run.caller_arn, **cleared.record()}
+        common = {
+            "reason": override.reason,
+            "operator": run.caller_arn,
+            **cleared.record(),
+            **attempt,
+        }
         store = run.audit_store()
         try:
             started = store.write(

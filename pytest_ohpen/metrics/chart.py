@@ -74,10 +74,11 @@ def _title(metrics: Metrics) -> str:
 def figure(metrics: Metrics) -> Figure:
     """The chart as a matplotlib Figure (not yet saved; tests read its texts and lines).
 
-    x is the date (UTC); y the duration in minutes, from the failure's detection (else
-    the rollback's start) to the restored state. Circles are automated rollbacks, squares
-    manual ones, hollow when the first attempt did not restore service; the red step line
-    is the mean MTTR so far, after each recovery; the dashed lines are the targets.
+    x is the date (UTC) of each rollback (incident); y the minutes from the failure's
+    detection (else the first command's start) to the restored state, or to its last
+    attempt when nothing restored it. Circles are automated rollbacks, squares manual
+    ones, hollow when the first attempt did not restore service; the red step line is the
+    mean MTTR so far, after each recovery; the dashed lines are the targets.
     """
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -96,7 +97,7 @@ def figure(metrics: Metrics) -> Figure:
     _mttr(ax, metrics)
     top = max(
         [_minutes(s) for _, s, _ in TARGETS]
-        + [_minutes(r.duration_seconds) for r in metrics.rollbacks]
+        + [_minutes(r.elapsed_seconds) for r in metrics.rollbacks]
     )
     ax.set_ylim(0, top * 1.12)
     for label, seconds, colour in TARGETS:
@@ -151,7 +152,7 @@ def _points(ax: Axes, metrics: Metrics) -> None:
             continue
         ax.scatter(
             [_x(r.started_at) for r in chosen],
-            [_minutes(r.duration_seconds) for r in chosen],
+            [_minutes(r.elapsed_seconds) for r in chosen],
             marker=marker,
             s=36,
             edgecolors=colour,
@@ -176,9 +177,9 @@ def _mttr(ax: Axes, metrics: Metrics) -> None:
     """The mean MTTR after each recovery, held until the next one and to the window's end."""
 
     recoveries = sorted(
-        (min(r.finished_at, metrics.now), s)
+        (min(r.green_at, metrics.now), s)
         for r in metrics.rollbacks
-        if (s := r.recovery_seconds) is not None
+        if (s := r.recovery_seconds) is not None and r.green_at is not None
     )
     if not recoveries:
         return

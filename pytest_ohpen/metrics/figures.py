@@ -1,61 +1,70 @@
-"""The figures of the playbook's "Rollback Metrics & Monitoring", computed from the records.
+"""The figures of the playbook's "Rollback Metrics & Monitoring", computed from the records,
+with deployment frequency and change-failure rate beside them.
 
 Pure functions of the audit records and a window, so the figures can be recomputed at
-any time and never disagree with the incident log (which incidents count, and how: see
-:mod:`pytest_ohpen.metrics.records`).
+any time and never disagree with the incident log. Which records are attempts:
+:mod:`~pytest_ohpen.metrics.attempts`; how attempts become one incident:
+:mod:`~pytest_ohpen.metrics.incidents`; MTTR: :mod:`~pytest_ohpen.metrics.recovery`;
+deployments: :mod:`~pytest_ohpen.metrics.deployments`. Every figure is defined in
+docs/metrics.md.
 
-Medians are the usual median (the mean of the two middle values for an even count);
-p90 is nearest-rank (the smallest observed value with at least 90 % of the values at or
-below it), so it is always a duration that really happened.
+A rollback (an incident) falls in the window, month and quarter of its first attempt's
+start; a deployment in those of its start. Medians are the usual median (the mean of the
+two middle values for an even count); p90 is nearest-rank (the smallest observed value
+with at least 90 % of the values at or below it), so it is always a duration that really
+happened.
 """
 
 from __future__ import annotations
 
-import re
 import statistics
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from pytest_ohpen.metrics.records import (
-    DRILL,
-    INCIDENT,
-    Corrupt,
-    Drill,
-    Rollback,
-    require_finite,
-    started_at,
-    stored_as,
+from pytest_ohpen.metrics.attempt import DATA, INFRA
+from pytest_ohpen.metrics.attempts import read_attempts
+from pytest_ohpen.metrics.deployments import Deployment, read_deployments
+from pytest_ohpen.metrics.incidents import COMMAND_START, Rollback, drill_attempt, group
+from pytest_ohpen.metrics.records import DRILL, READ_KINDS, Corrupt, Drill, stored_as
+from pytest_ohpen.metrics.recovery import NOT_VERIFIED, with_recovery
+from pytest_ohpen.metrics.window import (
+    MAX_WINDOW_DAYS,
+    aware,
+    duration_text,
+    month,
+    months,
+    parse_since,
+    quarter,
+    window,
+    window_start,
 )
 from pytest_ohpen.records.store import KNOWN_GOOD, AuditRecord
 
+__all__ = [
+    "MAX_WINDOW_DAYS",
+    "DeploymentStats",
+    "DurationStats",
+    "Metrics",
+    "MetricsWarning",
+    "compute",
+    "duration_text",
+    "months",
+    "nearest_rank",
+    "parse_since",
+    "window",
+    "window_start",
+]
+
 P90 = 90
-_SINCE = re.compile(r"^\s*(\d+)\s*([dwm])\s*$", re.IGNORECASE)
-_DAYS_PER_UNIT = {"d": 1, "w": 7, "m": 30}
-MAX_WINDOW_DAYS = 3660
-"""The longest look-back ``--since`` accepts (about ten years): older history is not a
-figure anyone acts on, and a bound keeps every date computed from it representable."""
+DRY_RUNS, REFUSED, DRILLS = "dry runs", "refused (nothing applied)", "drill rollbacks"
+"""Why an apply record in the window is not a rollback (:attr:`Metrics.not_counted`)."""
 
 
 class MetricsWarning(UserWarning):
-    """An incident or drill record is corrupt: a field the metrics need is malformed."""
-
-
-@dataclass(frozen=True)
-class DurationStats:
-    """How long one kind of rollback took: count, median and nearest-rank p90 (seconds)."""
-
-    count: int
-    median_seconds: float | None
-    p90_seconds: float | None
-
-    @classmethod
-    def of(cls, seconds: Sequence[float]) -> DurationStats:
-        """The figures of ``seconds``; None for both when there is no sample."""
-        if not seconds:
-            return cls(0, None, None)
-        return cls(len(seconds), float(statistics.median(seconds)), nearest_rank(seconds, P90))
+    """A record the metrics need is corrupt: a field is malformed."""
 
 
 def nearest_rank(values: Sequence[float], percent: int) -> float:
@@ -70,6 +79,88 @@ def nearest_rank(values: Sequence[float], percent: int) -> float:
 
 
 @dataclass(frozen=True)
+class DurationStats:
+    """How long one kind of rollback took to restore: count, median and nearest-rank p90
+    (seconds), and how many samples start at the command's start (no detection time)."""
+
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    from_command_start: int = 0
+    not_restored: int = 0
+    """Rollbacks of this kind that never restored service: no duration to sample."""
+
+    @classmethod
+    def of(
+        cls, seconds: Sequence[float], from_command_start: int = 0, not_restored: int = 0
+    ) -> DurationStats:
+        """The figures of ``seconds``; None for both when there is no sample."""
+        if not seconds:
+            return cls(0, None, None, from_command_start, not_restored)
+        return cls(
+            len(seconds),
+            float(statistics.median(seconds)),
+            nearest_rank(seconds, P90),
+            from_command_start,
+            not_restored,
+        )
+
+
+def _durations(rollbacks: Sequence[Rollback]) -> DurationStats:
+    restored = [r for r in rollbacks if r.duration_seconds is not None]
+    return DurationStats.of(
+        [s for r in restored if (s := r.duration_seconds) is not None],
+        sum(r.clock_start == COMMAND_START for r in restored),
+        len(rollbacks) - len(restored),
+    )
+
+
+@dataclass(frozen=True)
+class DeploymentStats:
+    """The deployments that started in the window, and what became of them."""
+
+    recorded: bool
+    """Whether the environment has any deployment record at all (else: no data)."""
+    deployments: tuple[Deployment, ...]
+    per_month: Mapping[str, int]
+    """Finished deployments per "YYYY-MM" of the window (zeros included)."""
+    weeks: float
+    """The window's length in weeks."""
+
+    @property
+    def finished(self) -> tuple[Deployment, ...]:
+        return tuple(d for d in self.deployments if d.finished)
+
+    @property
+    def count(self) -> int:
+        """Finished deployments (succeeded or failed): the frequency's count."""
+        return len(self.finished)
+
+    @property
+    def failures(self) -> int:
+        """Change failures: failed, or undone by a rollback."""
+        return sum(d.failure for d in self.finished)
+
+    @property
+    def successes(self) -> int:
+        return self.count - self.failures
+
+    @property
+    def unfinished(self) -> int:
+        return len(self.deployments) - self.count
+
+    @property
+    def per_week(self) -> float | None:
+        """Deployment frequency; None without deployment records."""
+        return self.count / self.weeks if self.recorded and self.weeks else None
+
+    @property
+    def change_failure_rate(self) -> float | None:
+        """Failures over finished deployments (0..1); None without a finished one."""
+        return self.failures / self.count if self.count else None
+
+
+@dataclass(frozen=True)
 class Metrics:
     """Every figure for one environment over ``since`` .. ``now`` (aware UTC datetimes)."""
 
@@ -77,16 +168,17 @@ class Metrics:
     since: datetime
     now: datetime
     rollbacks: tuple[Rollback, ...]
-    """The counted rollbacks in the window, oldest first."""
-    ignored: int
-    """Incidents in the window that are no rollback (dry runs, refusals)."""
+    """The infrastructure rollbacks (incidents) in the window, oldest first."""
+    not_counted: Mapping[str, int]
+    """Apply records in the window that are no rollback, by reason (DRY_RUNS, ...)."""
     corrupt: tuple[Corrupt, ...]
-    """Incident and drill records that could not be used (each one warned about); the
-    command adds the ones the audit store could not read."""
+    """Records that could not be used (each one warned about); the command adds the ones
+    the audit store could not read."""
     history: int
-    """Incident, drill and known-good records of the environment at any time, malformed
-    ones included: none means nothing was ever recorded here, so even a count of 0
-    rollbacks is no measurement (a wrong audit directory reads like a quiet quarter)."""
+    """Records of the environment the metrics read (any kind of :data:`READ_KINDS`), at
+    any time, malformed ones included: none means nothing was ever recorded here, so even
+    a count of 0 rollbacks is no measurement (a wrong audit directory reads like a quiet
+    quarter)."""
     per_month: Mapping[str, int]
     """Rollbacks per "YYYY-MM", for every month the window touches (zeros included)."""
     per_quarter: Mapping[str, int]
@@ -99,168 +191,170 @@ class Metrics:
     mttr_samples: int
     mttr_mean_seconds: float | None
     mttr_median_seconds: float | None
+    mttr_starts: Mapping[str, int]
+    """How many MTTR samples start at a failed deployment, a detection, a command start."""
+    mttr_unverified: int
+    """MTTR samples that stop at the restore (no green verification was recorded)."""
+    data_rollbacks: tuple[Rollback, ...]
+    """Data rollbacks (``ohpen data rollback``) in the window: their own figures."""
+    data_duration: DurationStats
+    deployments: DeploymentStats
     drills: tuple[Drill, ...]
     """The drills in the window, oldest first."""
+
+    @property
+    def ignored(self) -> int:
+        """Apply records in the window that are no rollback (dry runs, refusals, drills)."""
+        return sum(self.not_counted.values())
 
     @property
     def skipped(self) -> int:
         """How many records were corrupt or unreadable."""
         return len(self.corrupt)
 
-
-def _month(moment: datetime) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
-def _quarter(moment: datetime) -> str:
-    return f"{moment.year:04d}-Q{(moment.month - 1) // 3 + 1}"
+    @property
+    def attempts(self) -> int:
+        """The attempts of the window's infrastructure rollbacks."""
+        return sum(len(r.attempts) for r in self.rollbacks)
 
 
-def months(since: datetime, now: datetime) -> list[datetime]:
-    """The first instant of every month from ``since``'s to ``now``'s, inclusive."""
-    year, month = since.year, since.month
-    months = []
-    while (year, month) <= (now.year, now.month):
-        months.append(datetime(year, month, 1, tzinfo=UTC))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+def _in(moment: datetime, since: datetime, now: datetime) -> bool:
+    return since <= moment <= now
 
 
-def _aware(moment: datetime, what: str) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError(f"{what} must be timezone-aware")
-    return moment.astimezone(UTC)
+def _warn(corrupt: list[Corrupt], record: AuditRecord, problem: str) -> None:
+    corrupt.append(Corrupt(stored_as(record), problem))
+    warnings.warn(
+        f"corrupt {record.kind} record {record.id} ({record.environment}): {problem}",
+        MetricsWarning,
+        stacklevel=3,
+    )
 
 
 def compute(
     records: Iterable[AuditRecord], since: datetime, now: datetime, environment: str = ""
 ) -> Metrics:
-    """The metrics of the incident and drill records that started in ``since`` .. ``now``.
-
-    Known-good records only count towards ``history``; other kinds are ignored, and so are
-    other environments when ``environment`` is given. A malformed record (a NaN or an
-    Infinity included) is counted as corrupt, with a MetricsWarning naming it and its first
-    bad field.
-    """
-    since, now = _aware(since, "since"), _aware(now, "now")
+    """The metrics of the records of ``environment`` (all when empty) for ``since`` ..
+    ``now``. A malformed record (a NaN or an Infinity included), whenever it was written,
+    is counted as corrupt, with a MetricsWarning naming it and its first bad field."""
+    since, now = aware(since, "since"), aware(now, "now")
     if since >= now:
         raise ValueError(f"the window is empty: since {since:%Y-%m-%d %H:%M}Z is not before now")
-    rollbacks: list[Rollback] = []
-    drills: list[Drill] = []
-    ignored = history = 0
+    chosen = [
+        r
+        for r in records
+        if (not environment or r.environment == environment) and r.kind in READ_KINDS
+    ]
     corrupt: list[Corrupt] = []
-    seen: set[str] = set()
-    for record in records:
-        if environment and record.environment != environment:
-            continue
-        if record.kind in (INCIDENT, DRILL, KNOWN_GOOD):
-            history += 1
-        if record.kind not in (INCIDENT, DRILL):
-            continue
-        seen.add(record.environment)
+    drills: list[Drill] = []
+    for record in (r for r in chosen if r.kind == DRILL):
         try:
-            started = started_at(record)
-            if not since <= started <= now:
-                continue
-            require_finite(record.data)
-            if record.kind == DRILL:
-                drills.append(Drill.from_record(record))
-            elif (rollback := Rollback.from_record(record)) is None:
-                ignored += 1
-            else:
-                rollbacks.append(rollback)
-        except ValueError as error:
-            corrupt.append(Corrupt(stored_as(record), str(error)))
-            warnings.warn(
-                f"corrupt {record.kind} record {record.id} ({record.environment}): {error}",
-                MetricsWarning,
-                stacklevel=2,
-            )
-    rollbacks.sort(key=lambda r: (r.started_at, r.id))
-    drills.sort(key=lambda d: (d.started_at, d.id))
-    per_month = {_month(m): 0 for m in months(since, now)}
-    per_quarter = {_quarter(m): 0 for m in months(since, now)}
+            drills.append(Drill.from_record(record))
+        except (ValueError, TypeError) as error:
+            _warn(corrupt, record, str(error))
+    read = read_attempts(chosen)
+    for record, problem in read.corrupt:
+        _warn(corrupt, record, problem)
+    deployments = read_deployments(chosen)
+    for record, problem in deployments.corrupt:
+        _warn(corrupt, record, problem)
+    not_counted: Counter[str] = Counter()
+    not_counted[DRY_RUNS] = sum(_in(r.recorded_at, since, now) for r in read.dry_runs)
+    kept = []
+    for attempt in read.attempts:
+        if drill_attempt(attempt, drills):
+            not_counted[DRILLS] += _in(attempt.started_at, since, now)
+        else:
+            kept.append(attempt)
+    incidents = group(kept)
+    not_counted[REFUSED] = sum(not i.counted and _in(i.started_at, since, now) for i in incidents)
+    marks = [r for r in chosen if r.kind == KNOWN_GOOD]
+    infra = with_recovery(
+        [i for i in incidents if i.counted and i.family == INFRA],
+        deployments.deployments,
+        marks,
+    )
+    undone = {r.deployment: r.id for r in infra if r.deployment}
+    rollbacks = tuple(r for r in infra if _in(r.started_at, since, now))
+    data = tuple(
+        i for i in incidents if i.counted and i.family == DATA and _in(i.started_at, since, now)
+    )
+    return _metrics(
+        environment or _only({r.environment for r in chosen}),
+        since,
+        now,
+        rollbacks,
+        data,
+        dict(not_counted),
+        tuple(corrupt),
+        len(chosen),
+        DeploymentStats(
+            recorded=bool(deployments.deployments),
+            deployments=tuple(
+                replace(d, rolled_back_by=undone.get(d.id))
+                for d in deployments.deployments
+                if _in(d.started_at, since, now)
+            ),
+            per_month={},
+            weeks=(now - since).total_seconds() / (7 * 86400),
+        ),
+        tuple(sorted((d for d in drills if _in(d.started_at, since, now)), key=_drill_order)),
+    )
+
+
+def _drill_order(drill: Drill) -> tuple[datetime, str]:
+    return drill.started_at, drill.id
+
+
+def _only(names: set[str]) -> str:
+    return names.pop() if len(names) == 1 else ""
+
+
+def _metrics(
+    environment: str,
+    since: datetime,
+    now: datetime,
+    rollbacks: tuple[Rollback, ...],
+    data: tuple[Rollback, ...],
+    not_counted: Mapping[str, int],
+    corrupt: tuple[Corrupt, ...],
+    history: int,
+    deployments: DeploymentStats,
+    drills: tuple[Drill, ...],
+) -> Metrics:
+    """The figures of the window's rollbacks and deployments."""
+    per_month = {month(m): 0 for m in months(since, now)}
+    per_quarter = {quarter(m): 0 for m in months(since, now)}
     for rollback in rollbacks:
-        per_month[_month(rollback.started_at)] += 1
-        per_quarter[_quarter(rollback.started_at)] += 1
+        per_month[month(rollback.started_at)] += 1
+        per_quarter[quarter(rollback.started_at)] += 1
+    deployed = dict.fromkeys(per_month, 0)
+    for deployment in deployments.finished:
+        deployed[month(deployment.started_at)] += 1
     successes = sum(r.first_attempt_success for r in rollbacks)
-    recoveries = [s for r in rollbacks if (s := r.recovery_seconds) is not None]
+    recovered = [r for r in rollbacks if r.recovery_seconds is not None]
+    recoveries = [s for r in recovered if (s := r.recovery_seconds) is not None]
     return Metrics(
-        environment=environment or (seen.pop() if len(seen) == 1 else ""),
+        environment=environment,
         since=since,
         now=now,
-        rollbacks=tuple(rollbacks),
-        ignored=ignored,
-        corrupt=tuple(corrupt),
+        rollbacks=rollbacks,
+        not_counted={k: v for k, v in not_counted.items() if v},
+        corrupt=corrupt,
         history=history,
         per_month=per_month,
         per_quarter=per_quarter,
-        automated=DurationStats.of([r.duration_seconds for r in rollbacks if r.automated]),
-        manual=DurationStats.of([r.duration_seconds for r in rollbacks if not r.automated]),
+        automated=_durations([r for r in rollbacks if r.automated]),
+        manual=_durations([r for r in rollbacks if not r.automated]),
         first_attempt_successes=successes,
         first_attempt_success_rate=successes / len(rollbacks) if rollbacks else None,
         mttr_samples=len(recoveries),
         mttr_mean_seconds=statistics.fmean(recoveries) if recoveries else None,
         mttr_median_seconds=float(statistics.median(recoveries)) if recoveries else None,
-        drills=tuple(drills),
+        mttr_starts=dict(Counter(r.mttr_start for r in recovered)),
+        mttr_unverified=sum(r.green_source == NOT_VERIFIED for r in recovered),
+        data_rollbacks=data,
+        data_duration=_durations(list(data)),
+        deployments=replace(deployments, per_month=deployed),
+        drills=drills,
     )
-
-
-def parse_since(text: str) -> timedelta | datetime:
-    """``--since``: a look-back ("90d", "12w", "6m"; a month is 30 days) of at most
-    MAX_WINDOW_DAYS, or an ISO date or datetime (zone-less means UTC). ValueError in one
-    line for anything else."""
-    expected = "expected a look-back like 90d, 12w or 6m, or an ISO date like 2024-07-01"
-    found = _SINCE.match(text)
-    if found:
-        digits, unit = found.group(1), found.group(2).lower()
-        count = int(digits) if len(digits) <= 6 else MAX_WINDOW_DAYS + 1  # no huge ints
-        if count == 0:
-            raise ValueError(f"{text!r}: the look-back must be at least 1 ({expected})")
-        if count * _DAYS_PER_UNIT[unit] > MAX_WINDOW_DAYS:
-            raise ValueError(
-                f"{text!r}: the look-back must be at most {MAX_WINDOW_DAYS} days (about ten years)"
-            )
-        return timedelta(days=count * _DAYS_PER_UNIT[unit])
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r}: {expected}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def window_start(since: timedelta | datetime, now: datetime) -> datetime:
-    """The window's first instant for a parsed ``--since``, relative to ``now``."""
-    if isinstance(since, timedelta):
-        return _aware(now, "now") - since
-    return _aware(since, "since")
-
-
-def window(text: str, now: datetime) -> datetime:
-    """The first instant of the window ``--since TEXT`` asks for, which must start before
-    ``now`` and at most MAX_WINDOW_DAYS earlier; ValueError in one line naming TEXT."""
-    start = window_start(parse_since(text), now)
-    if start >= now:
-        raise ValueError(f"{text!r}: the window must start before now")
-    if now - start > timedelta(days=MAX_WINDOW_DAYS):
-        raise ValueError(
-            f"{text!r}: the window must start at most {MAX_WINDOW_DAYS} days (about ten "
-            f"years) before now, i.e. on or after {now - timedelta(days=MAX_WINDOW_DAYS):%Y-%m-%d}"
-        )
-    return start
-
-
-def duration_text(seconds: float | None) -> str:
-    """``seconds`` as "45s", "8m 20s" or "1h 05m 00s"; "-" for no data."""
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"

@@ -7,7 +7,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_ohpen.metrics.dashboard import NAMESPACE, dashboard_body, dashboard_name
+from pytest_ohpen.metrics.dashboard import (
+    DEPLOYMENT_METRIC,
+    NAMESPACE,
+    dashboard_body,
+    dashboard_name,
+)
 from pytest_ohpen.metrics.figures import Metrics
 
 __all__ = ["NAMESPACE", "metric_data", "publish", "put_dashboard"]
@@ -45,14 +50,26 @@ def metric_data(environment: str, metrics: Metrics) -> list[dict[str, Any]]:
         )
     if metrics.mttr_mean_seconds is not None:
         data.append(point("MTTRSeconds", metrics.mttr_mean_seconds, "Seconds"))
+    deployments = metrics.deployments
+    if deployments.recorded:  # no deployment record at all: no data, not zero deployments
+        for result, count in (
+            ("Success", deployments.successes),
+            ("Failure", deployments.failures),
+        ):
+            data.append(
+                point(DEPLOYMENT_METRIC, count, "Count", [{"Name": "Result", "Value": result}])
+            )
     return data
 
 
 def publish(cloudwatch: Any, environment: str, metrics: Metrics) -> list[dict[str, Any]]:
-    """Put the figures to CloudWatch (namespace Ohpen/Rollback, dimension Environment, and
-    Mode=Automated|Manual for the duration medians) so alarms and dashboards can use them.
+    """Put the figures to CloudWatch (namespace Ohpen/Rollback, dimension Environment,
+    Mode=Automated|Manual for the duration medians, Result=Success|Failure for
+    DeploymentCount) so alarms and dashboards can use them.
 
-    RollbackCount is the count over the metrics' window. Returns the datapoints sent.
+    RollbackCount (infrastructure rollbacks, one per incident) and DeploymentCount are the
+    counts over the metrics' window; a Failure is a deployment that failed or was rolled
+    back. Returns the datapoints sent.
     """
     data = metric_data(environment, metrics)
     cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)

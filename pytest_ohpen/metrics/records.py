@@ -1,22 +1,11 @@
-"""Incident and drill audit records read into typed items: a counted Rollback, a Drill.
+"""Reading audit records for the metrics: the kinds they use, typed field readers that name
+what is wrong, a corrupt record's place and problem, and the drill.
 
-This is where the metrics decide which incidents count, and how (the rules a reviewer
-needs to check a figure by hand):
-
-- a *rollback* is an incident with ``mode == "apply"`` whose outcome does not start with
-  "refused" (dry runs and refusals changed nothing); it falls in the window, month and
-  quarter of its ``started_at``;
-- *automated* when ``initiated_by == "trigger"``, otherwise (also when missing) manual;
-- *duration*: ``finished_at`` minus ``detected_at`` when recorded, else ``started_at``;
-- *first-attempt success*: outcome "applied" and a verification that neither failed nor
-  timed out ("not run" counts as a success: nothing contradicted the apply);
-- *MTTR sample*: for a rollback that succeeded on its first attempt, ``finished_at``
-  minus ``detected_at`` (or ``started_at`` when no detection time was recorded); a
-  rollback that did not restore service has no recovery time to sample.
-
-A malformed field raises ValueError naming it, so the caller can count the record as
+Every reader raises ValueError naming the field, so the caller can count the record as
 corrupt and say why; so does a NaN or an Infinity anywhere in a record (JSON has neither,
-and no figure can be computed from one).
+and no figure can be computed from one). How rollback attempts are read, grouped into
+incidents and measured: :mod:`pytest_ohpen.metrics.attempts`,
+:mod:`pytest_ohpen.metrics.incidents`, :mod:`pytest_ohpen.metrics.deployments`.
 """
 
 from __future__ import annotations
@@ -27,13 +16,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pytest_ohpen.records.store import AuditRecord
+from pytest_ohpen.records.store import KNOWN_GOOD, AuditRecord
 
 INCIDENT = "incident"
+"""``ohpen rollback terraform`` (and the playbook script): one record per apply attempt."""
+TERRAFORM_STARTED = "rollback_terraform"
+"""Written by ``ohpen rollback terraform`` before it applies (``status: started``)."""
+TRIGGER = "rollback_trigger"
+"""The plugin's trigger: ``status: started`` before an apply, then ``status: finished``."""
+STATE_RESTORE = "state_restore"
+"""``ohpen state restore --apply``: started, then applied, incomplete or failed."""
+DATA_ROLLBACK = "data_rollback"
+"""``ohpen data rollback --apply``: started, then applied or failed."""
+DEPLOYMENT = "deployment"
+"""Deployments (``ohpen deploy``): started, then their outcome."""
 DRILL = "drill"
-
-_FAILED_VERIFICATION = ("smoke tests failed", "smoke tests timed out")
-_INITIATORS = ("trigger", "operator")
+ATTEMPT_KINDS = (INCIDENT, TERRAFORM_STARTED, TRIGGER, STATE_RESTORE, DATA_ROLLBACK)
+"""The records a rollback attempt is read from."""
+READ_KINDS = (*ATTEMPT_KINDS, DEPLOYMENT, DRILL, KNOWN_GOOD)
+"""Every kind the metrics read; any record of these is history (the store is the right one)."""
 LONGEST_SECONDS = 3660 * 86400.0
 """No recorded duration is longer than the longest window the metrics look back over."""
 
@@ -70,14 +71,9 @@ def require_finite(value: Any, where: str = "data") -> None:
             pending += [(inner, f"{at}[{index}]") for index, inner in enumerate(item)]
 
 
-def started_at(record: AuditRecord) -> datetime:
-    """When the record's rollback or drill started (aware UTC); ValueError when missing or
-    malformed, so a record without it can be skipped before it is placed in a window."""
-    return _moment(record.data, "started_at")
-
-
-def _optional_moment(data: Mapping[str, Any], key: str) -> datetime | None:
-    """An ISO 8601 timestamp field as an aware UTC datetime; zone-less ones are ambiguous."""
+def optional_moment(data: Mapping[str, Any], key: str) -> datetime | None:
+    """An ISO 8601 timestamp field as an aware UTC datetime (None when absent or null);
+    zone-less ones are ambiguous, so malformed."""
     value = data.get(key)
     if value is None:
         return None
@@ -92,29 +88,50 @@ def _optional_moment(data: Mapping[str, Any], key: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _moment(data: Mapping[str, Any], key: str) -> datetime:
+def moment(data: Mapping[str, Any], key: str) -> datetime:
     """A timestamp field that must be there."""
-    moment = _optional_moment(data, key)
-    if moment is None:
+    found = optional_moment(data, key)
+    if found is None:
         raise ValueError(f"{key}: missing")
-    return moment
+    return found
 
 
-def _text(data: Mapping[str, Any], key: str) -> str:
+def text(data: Mapping[str, Any], key: str) -> str:
+    """A string field that must be there."""
     value = data.get(key)
     if not isinstance(value, str):
         raise ValueError(f"{key}: expected a string, got {value!r}")
     return value
 
 
-def _flag(data: Mapping[str, Any], key: str) -> bool:
+def optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    """A string field that may be absent or null (empty counts as absent)."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    """A string field that must be one of ``allowed``."""
+    value = data.get(key)
+    if value not in allowed:
+        expected = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{key}: expected one of {expected}, got {value!r}")
+    return str(value)
+
+
+def flag(data: Mapping[str, Any], key: str) -> bool:
     value = data.get(key)
     if not isinstance(value, bool):
         raise ValueError(f"{key}: expected true or false, got {value!r}")
     return value
 
 
-def _seconds(data: Mapping[str, Any], key: str) -> float | None:
+def seconds(data: Mapping[str, Any], key: str) -> float | None:
+    """A duration field in seconds (None when absent), 0 .. LONGEST_SECONDS."""
     value = data.get(key)
     if value is None:
         return None
@@ -129,71 +146,14 @@ def _seconds(data: Mapping[str, Any], key: str) -> float | None:
     return float(value)
 
 
-def _counted(data: Mapping[str, Any]) -> bool:
-    """Whether an incident is a rollback: applied for real, not refused before acting, and
-    not a drill's (drills have their own records and history)."""
-    mode, outcome = _text(data, "mode"), _text(data, "outcome")
-    drill = data.get("initiated_by") == "drill"
-    return mode == "apply" and not outcome.startswith("refused") and not drill
-
-
-@dataclass(frozen=True)
-class Rollback:
-    """One counted rollback (an apply that ran, whatever its result), from an incident."""
-
-    id: str
-    started_at: datetime
-    finished_at: datetime
-    detected_at: datetime | None
-    automated: bool
-    outcome: str
-    verification: str
-
-    @classmethod
-    def from_record(cls, record: AuditRecord) -> Rollback | None:
-        """The rollback an incident record describes; None for a dry run or a refusal.
-
-        Raises ValueError naming the first malformed field.
-        """
-        data = record.data
-        if not _counted(data):
-            return None
-        started = _moment(data, "started_at")
-        finished = _moment(data, "finished_at")
-        detected = _optional_moment(data, "detected_at")
-        initiated_by = data.get("initiated_by")
-        if initiated_by is not None and initiated_by not in _INITIATORS:
-            raise ValueError(
-                f"initiated_by: expected 'trigger' or 'operator', got {initiated_by!r}"
-            )
-        if finished < started:
-            raise ValueError(f"finished_at {finished:%Y-%m-%dT%H:%M:%SZ} is before started_at")
-        if detected is not None and detected > finished:
-            raise ValueError(f"detected_at {detected:%Y-%m-%dT%H:%M:%SZ} is after finished_at")
-        return cls(
-            id=record.id,
-            started_at=started,
-            finished_at=finished,
-            detected_at=detected,
-            automated=initiated_by == "trigger",
-            outcome=_text(data, "outcome"),
-            verification=_text(data, "verification"),
-        )
-
-    @property
-    def duration_seconds(self) -> float:
-        """From the failure's detection (else the rollback's start) to the restored state."""
-        return (self.finished_at - (self.detected_at or self.started_at)).total_seconds()
-
-    @property
-    def first_attempt_success(self) -> bool:
-        """Applied, and the smoke tests after it did not fail or time out."""
-        return self.outcome == "applied" and not self.verification.startswith(_FAILED_VERIFICATION)
-
-    @property
-    def recovery_seconds(self) -> float | None:
-        """The MTTR sample; None when the rollback did not restore service."""
-        return self.duration_seconds if self.first_attempt_success else None
+def mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A JSON object field; {} when absent or null."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key}: expected a JSON object, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -214,15 +174,15 @@ class Drill:
     def from_record(cls, record: AuditRecord) -> Drill:
         """The drill a record describes; ValueError names the first malformed field."""
         data = record.data
-        started = _moment(data, "started_at")
+        started = moment(data, "started_at")
         return cls(
             id=record.id,
             started_at=started,
-            finished_at=_optional_moment(data, "finished_at"),
-            fault=_text(data, "fault"),
-            passed=_flag(data, "passed"),
-            first_attempt_success=_flag(data, "first_attempt_success"),
-            time_to_detect_seconds=_seconds(data, "time_to_detect_seconds"),
-            rollback_seconds=_seconds(data, "rollback_seconds"),
-            time_to_green_seconds=_seconds(data, "time_to_green_seconds"),
+            finished_at=optional_moment(data, "finished_at"),
+            fault=text(data, "fault"),
+            passed=flag(data, "passed"),
+            first_attempt_success=flag(data, "first_attempt_success"),
+            time_to_detect_seconds=seconds(data, "time_to_detect_seconds"),
+            rollback_seconds=seconds(data, "rollback_seconds"),
+            time_to_green_seconds=seconds(data, "time_to_green_seconds"),
         )

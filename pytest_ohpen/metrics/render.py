@@ -1,29 +1,27 @@
-"""The metrics and targets as text: a table for a terminal or job log, JSON for dashboards
-(``schema_version`` 2), Markdown for a report or a pull-request comment. Each shows a
-target's state (met, breached, no data) and names every corrupt or unreadable record."""
+"""The metrics and targets as text: a table for a terminal or job log, Markdown for a report
+or a pull-request comment (JSON: :mod:`pytest_ohpen.metrics.render_json`). Each shows a
+target's state (met, breached, no data), every rollback with its attempts, data rollbacks
+and deployments apart, and names every corrupt or unreadable record."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
-from pytest_ohpen.metrics.figures import DurationStats, Metrics, duration_text
-from pytest_ohpen.metrics.records import Drill, Rollback
-from pytest_ohpen.metrics.targets import BREACHED, MET, OK, TargetResult, overall, targets
-from pytest_ohpen.util.jsonable import iso_utc
+from pytest_ohpen.metrics.attempt import RESTORED, VERIFY_FAILED, Attempt
+from pytest_ohpen.metrics.figures import DeploymentStats, DurationStats, Metrics
+from pytest_ohpen.metrics.incidents import Rollback
+from pytest_ohpen.metrics.records import Drill
+from pytest_ohpen.metrics.render_json import to_json
+from pytest_ohpen.metrics.targets import BREACHED, MET, TargetResult, targets
+from pytest_ohpen.metrics.window import duration_text
 from pytest_ohpen.util.tables import text_table
 
-SCHEMA_VERSION = 2
-"""The version of :func:`to_json`'s layout. 2: a target without data is no longer "ok";
-``state`` (report and targets) and ``corrupt`` added."""
+__all__ = ["to_json", "to_markdown", "to_table"]
+
 _TABLE_STATE = {MET: "ok", BREACHED: "BREACH"}
 _MARKDOWN_STATE = {MET: "met", BREACHED: "**breached**"}
-
-
-def _stamp(moment: datetime | None) -> str | None:
-    return None if moment is None else iso_utc(moment)
+_LONGEST_CELL = 90
+"""Longer outcome texts (an error message) are cut in the table; JSON has them whole."""
 
 
 def _window_text(metrics: Metrics) -> str:
@@ -31,20 +29,140 @@ def _window_text(metrics: Metrics) -> str:
     return f"{metrics.since:%Y-%m-%d %H:%M}Z to {metrics.now:%Y-%m-%d %H:%M}Z ({days:.0f} days)"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _recoveries(count: int) -> str:
+    return f"{count} recover{'y' if count == 1 else 'ies'}"
+
+
 def _summary(metrics: Metrics) -> str:
-    automated = sum(r.automated for r in metrics.rollbacks)
+    rollbacks = metrics.rollbacks
+    automated = sum(r.automated for r in rollbacks)
     text = (
-        f"{len(metrics.rollbacks)} rollbacks ({automated} automated, "
-        f"{len(metrics.rollbacks) - automated} manual); "
-        f"not counted (dry runs, refusals): {metrics.ignored}"
+        f"{_plural(len(rollbacks), 'rollback')} ({automated} automated, "
+        f"{len(rollbacks) - automated} "
+        f"manual) from {_plural(metrics.attempts, 'attempt')}; not restored: "
+        f"{sum(not r.restored for r in rollbacks)}"
     )
+    if metrics.not_counted:
+        reasons = ", ".join(f"{why}: {n}" for why, n in sorted(metrics.not_counted.items()))
+        text += f"; not counted ({reasons})"
     if metrics.corrupt:
         text += f"; corrupt or unreadable records, not counted: {len(metrics.corrupt)}"
     return text
 
 
-def _targets_of(metrics: Metrics, results: Sequence[TargetResult] | None) -> list[TargetResult]:
-    return list(results) if results is not None else targets(metrics)
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _LONGEST_CELL else text[: _LONGEST_CELL - 1] + "…"
+
+
+def _since(rollback: Rollback) -> str:
+    return "from detection" if rollback.clock_start == "detection" else "from command start"
+
+
+def _rollback_cells(rollback: Rollback) -> list[str]:
+    took = rollback.duration_seconds
+    return [
+        f"{rollback.started_at:%Y-%m-%d %H:%M}Z",
+        "automated" if rollback.automated else "manual",
+        rollback.outcome,
+        f"{duration_text(took)} {_since(rollback)}" if took is not None else "-",
+        "first attempt: " + ("yes" if rollback.first_attempt_success else "no"),
+        _plural(len(rollback.attempts), "attempt"),
+    ]
+
+
+def _attempt_cells(number: int, attempt: Attempt) -> list[str]:
+    applied = attempt.result in (RESTORED, VERIFY_FAILED) and attempt.verification != "not run"
+    said = attempt.verification if applied else attempt.outcome
+    return [
+        f"{number}.",
+        f"{attempt.started_at:%Y-%m-%d %H:%M}Z",
+        attempt.initiated_by or ("trigger" if attempt.via_trigger else "not recorded"),
+        attempt.method,
+        attempt.result,
+        _cut(said),
+        attempt.records[-1] if attempt.records else attempt.id,
+    ]
+
+
+def _rollback_lines(rollbacks: Sequence[Rollback]) -> list[str]:
+    lines: list[str] = []
+    for rollback in rollbacks:
+        lines += ["  " + line for line in text_table(_rollback_cells(rollback), [])]
+        rows = [_attempt_cells(n, a) for n, a in enumerate(rollback.attempts, start=1)]
+        lines += ["      " + line for line in text_table(rows[0], rows[1:])]
+    return lines
+
+
+def _stats_rows(pairs: Sequence[tuple[str, DurationStats]]) -> list[list[str]]:
+    return [
+        [
+            label,
+            str(s.count),
+            duration_text(s.median_seconds),
+            duration_text(s.p90_seconds),
+            str(s.from_command_start),
+            str(s.not_restored),
+        ]
+        for label, s in pairs
+    ]
+
+
+_STATS_HEADER = [
+    "duration (detection to restored)",
+    "count",
+    "median",
+    "p90 (nearest-rank)",
+    "from command start",
+    "not restored",
+]
+
+
+def _rate(successes: int, count: int, rate: float | None) -> str:
+    return "no data" if rate is None else f"{successes}/{count} ({rate * 100:.1f} %)"
+
+
+def _mttr_line(metrics: Metrics) -> str:
+    starts = ", ".join(f"{n} {start}" for start, n in sorted(metrics.mttr_starts.items()))
+    text = (
+        f"MTTR (failed deployment to green): mean {duration_text(metrics.mttr_mean_seconds)}, "
+        f"median {duration_text(metrics.mttr_median_seconds)} "
+        f"({_recoveries(metrics.mttr_samples)}{'; from: ' + starts if starts else ''})"
+    )
+    if metrics.mttr_unverified:
+        text += f"; {metrics.mttr_unverified} stop at the restore (no green verification)"
+    return text
+
+
+def _deployment_line(stats: DeploymentStats) -> str:
+    if not stats.recorded:
+        return "deployments: no data (no deployment record of the environment)"
+    rate = stats.change_failure_rate
+    return (
+        f"deployments: {stats.count} finished ({stats.successes} succeeded, {stats.failures} "
+        f"failed or rolled back), {stats.unfinished} unfinished; frequency "
+        f"{stats.per_week or 0:.2f} per week; change-failure rate "
+        + _rate(stats.failures, stats.count, rate)
+    )
+
+
+def _data_line(metrics: Metrics) -> str:
+    data = metrics.data_rollbacks
+    if not data:
+        return "data rollbacks: none in the window"
+    successes = sum(r.first_attempt_success for r in data)
+    stats = metrics.data_duration
+    return (
+        f"data rollbacks: {len(data)} from {_plural(sum(len(r.attempts) for r in data), 'attempt')}"
+        f"; restored {sum(r.restored for r in data)}; first-attempt success "
+        f"{_rate(successes, len(data), successes / len(data))}; duration median "
+        f"{duration_text(stats.median_seconds)}, p90 {duration_text(stats.p90_seconds)}"
+        + (f" ({stats.from_command_start} from command start)" if stats.from_command_start else "")
+    )
 
 
 def _drill_cells(drill: Drill) -> list[str]:
@@ -64,7 +182,7 @@ _DRILL_HEADER = ["date", "fault", "result", "first attempt", "detect", "rollback
 
 def to_table(metrics: Metrics, results: Sequence[TargetResult] | None = None) -> str:
     """The metrics and targets as plain text for a terminal or a job log."""
-    results = _targets_of(metrics, results)
+    results = list(results) if results is not None else targets(metrics)
     title = f"Rollback metrics: {metrics.environment}, " if metrics.environment else "Rollback "
     lines = [
         f"{title}{_window_text(metrics)}",
@@ -73,28 +191,31 @@ def to_table(metrics: Metrics, results: Sequence[TargetResult] | None = None) ->
         "per month:   " + "  ".join(f"{k} {v}" for k, v in metrics.per_month.items()),
         "per quarter: " + "  ".join(f"{k} {v}" for k, v in metrics.per_quarter.items()),
         "",
-    ]
-    lines += text_table(
-        ["duration", "count", "median", "p90 (nearest-rank)"],
-        [
-            [label, str(s.count), duration_text(s.median_seconds), duration_text(s.p90_seconds)]
-            for label, s in (("automated", metrics.automated), ("manual", metrics.manual))
-        ],
-    )
-    rate = metrics.first_attempt_success_rate
-    lines += [
+        *text_table(
+            _STATS_HEADER,
+            _stats_rows((("automated", metrics.automated), ("manual", metrics.manual))),
+        ),
         "",
         "first-attempt success: "
-        + (
-            "no data"
-            if rate is None
-            else f"{metrics.first_attempt_successes}/{len(metrics.rollbacks)} ({rate * 100:.1f} %)"
+        + _rate(
+            metrics.first_attempt_successes,
+            len(metrics.rollbacks),
+            metrics.first_attempt_success_rate,
         ),
-        f"MTTR: mean {duration_text(metrics.mttr_mean_seconds)}, "
-        f"median {duration_text(metrics.mttr_median_seconds)} "
-        f"({metrics.mttr_samples} recoveries)",
+        _mttr_line(metrics),
         "",
     ]
+    if metrics.rollbacks:
+        lines.append("rollbacks (each attempt below its rollback):")
+        lines += _rollback_lines(metrics.rollbacks)
+    else:
+        lines.append("rollbacks: none in the window")
+    lines += ["", _data_line(metrics), *_rollback_lines(metrics.data_rollbacks), ""]
+    lines.append(_deployment_line(metrics.deployments))
+    if metrics.deployments.recorded:
+        per_month = metrics.deployments.per_month.items()
+        lines.append("  per month: " + "  ".join(f"{k} {v}" for k, v in per_month))
+    lines.append("")
     if metrics.drills:
         lines.append("drills:")
         lines += [
@@ -115,112 +236,31 @@ def to_table(metrics: Metrics, results: Sequence[TargetResult] | None = None) ->
     return "\n".join(lines) + "\n"
 
 
-def _rollback_json(rollback: Rollback) -> dict[str, Any]:
-    return {
-        "id": rollback.id,
-        "started_at": _stamp(rollback.started_at),
-        "finished_at": _stamp(rollback.finished_at),
-        "detected_at": _stamp(rollback.detected_at),
-        "automated": rollback.automated,
-        "outcome": rollback.outcome,
-        "verification": rollback.verification,
-        "duration_seconds": rollback.duration_seconds,
-        "first_attempt_success": rollback.first_attempt_success,
-        "recovery_seconds": rollback.recovery_seconds,
-    }
-
-
-def _drill_json(drill: Drill) -> dict[str, Any]:
-    return {
-        "id": drill.id,
-        "date": f"{drill.started_at:%Y-%m-%d}",
-        "started_at": _stamp(drill.started_at),
-        "finished_at": _stamp(drill.finished_at),
-        "fault": drill.fault,
-        "passed": drill.passed,
-        "first_attempt_success": drill.first_attempt_success,
-        "time_to_detect_seconds": drill.time_to_detect_seconds,
-        "rollback_seconds": drill.rollback_seconds,
-        "time_to_green_seconds": drill.time_to_green_seconds,
-    }
-
-
-def _stats_json(stats: DurationStats) -> dict[str, Any]:
-    return {
-        "count": stats.count,
-        "median_seconds": stats.median_seconds,
-        "p90_seconds": stats.p90_seconds,
-    }
-
-
-def to_json(metrics: Metrics, results: Sequence[TargetResult] | None = None) -> str:
-    """The metrics and targets as a JSON document (``schema_version`` 1), for dashboards."""
-    results = _targets_of(metrics, results)
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "environment": metrics.environment,
-        "since": _stamp(metrics.since),
-        "now": _stamp(metrics.now),
-        "state": overall(results, len(metrics.corrupt)),
-        "ok": overall(results, len(metrics.corrupt)) == OK,
-        "corrupt": [{"where": c.where, "problem": c.problem} for c in metrics.corrupt],
-        "rollbacks": {
-            "count": len(metrics.rollbacks),
-            "automated": sum(r.automated for r in metrics.rollbacks),
-            "manual": sum(not r.automated for r in metrics.rollbacks),
-            "ignored": metrics.ignored,
-            "skipped": metrics.skipped,
-            "per_month": dict(metrics.per_month),
-            "per_quarter": dict(metrics.per_quarter),
-            "items": [_rollback_json(r) for r in metrics.rollbacks],
-        },
-        "duration": {
-            "method": "median: middle value (mean of the two middle ones); p90: nearest-rank",
-            "automated": _stats_json(metrics.automated),
-            "manual": _stats_json(metrics.manual),
-        },
-        "first_attempt_success": {
-            "successes": metrics.first_attempt_successes,
-            "count": len(metrics.rollbacks),
-            "rate": metrics.first_attempt_success_rate,
-        },
-        "mttr": {
-            "samples": metrics.mttr_samples,
-            "mean_seconds": metrics.mttr_mean_seconds,
-            "median_seconds": metrics.mttr_median_seconds,
-        },
-        "drills": [_drill_json(d) for d in metrics.drills],
-        "targets": [
-            {
-                "name": r.name,
-                "value": r.value,
-                "target": r.target,
-                "state": r.state,
-                "ok": r.ok,
-                "no_data": r.no_data,
-                "detail": r.detail,
-            }
-            for r in results
-        ],
-    }
-    return json.dumps(document, indent=2) + "\n"
-
-
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_table(rows: list[list[str]]) -> list[str]:
+def _md_table(rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(_cell(c) for c in rows[0]) + " |"]
     lines.append("|" + "|".join("---" for _ in rows[0]) + "|")
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows[1:]]
     return lines
 
 
+def _md_rollbacks(rollbacks: Sequence[Rollback]) -> list[str]:
+    rows = [["Started", "Mode", "Outcome", "Duration", "First attempt", "Attempts"]]
+    for rollback in rollbacks:
+        rows.append(_rollback_cells(rollback))
+        rows += [
+            ["", "", f"{n}. {a.method} by {a.initiated_by or 'not recorded'}", a.result, "", ""]
+            for n, a in enumerate(rollback.attempts, start=1)
+        ]
+    return _md_table(rows)
+
+
 def to_markdown(metrics: Metrics, results: Sequence[TargetResult] | None = None) -> str:
     """The metrics and targets as Markdown, for a report or a pull-request comment."""
-    results = _targets_of(metrics, results)
-    rate = metrics.first_attempt_success_rate
+    results = list(results) if results is not None else targets(metrics)
     lines = [
         f"# Rollback metrics{': ' + metrics.environment if metrics.environment else ''}",
         "",
@@ -249,21 +289,32 @@ def to_markdown(metrics: Metrics, results: Sequence[TargetResult] | None = None)
         "## Duration and recovery",
         "",
         *_md_table(
-            [["", "Count", "Median", "p90 (nearest-rank)"]]
-            + [
-                [label, str(s.count), duration_text(s.median_seconds), duration_text(s.p90_seconds)]
-                for label, s in (("Automated", metrics.automated), ("Manual", metrics.manual))
+            [
+                [h.capitalize() for h in _STATS_HEADER],
+                *_stats_rows((("Automated", metrics.automated), ("Manual", metrics.manual))),
             ]
         ),
         "",
         "First-attempt success: "
-        + (
-            "no data"
-            if rate is None
-            else f"{metrics.first_attempt_successes}/{len(metrics.rollbacks)} ({rate * 100:.1f} %)"
+        + _rate(
+            metrics.first_attempt_successes,
+            len(metrics.rollbacks),
+            metrics.first_attempt_success_rate,
         )
-        + f". MTTR: mean {duration_text(metrics.mttr_mean_seconds)}, median "
-        f"{duration_text(metrics.mttr_median_seconds)} ({metrics.mttr_samples} recoveries).",
+        + f". {_mttr_line(metrics)}.",
+        "",
+        "## Rollbacks and their attempts",
+        "",
+        *(_md_rollbacks(metrics.rollbacks) if metrics.rollbacks else ["No rollback."]),
+        "",
+        "## Data rollbacks",
+        "",
+        _data_line(metrics) + ".",
+        *(["", *_md_rollbacks(metrics.data_rollbacks)] if metrics.data_rollbacks else []),
+        "",
+        "## Deployments",
+        "",
+        _deployment_line(metrics.deployments) + ".",
         "",
         "## Drills",
         "",

@@ -10,6 +10,11 @@ not read as a quiet quarter.
 The playbook's targets cannot all have data and be met at once (a duration needs a
 rollback, which breaches "< 1 per quarter"), so a quiet window is "ok" with its duration,
 success-rate and MTTR rows shown as "no data".
+
+The targets are the infrastructure's (data rollbacks have their own figures, no playbook
+target). A measured row says what its number rests on: samples timed from the command's
+start because no detection time was recorded, rollbacks that never restored service (no
+duration), MTTR samples by where they start and those without green verification.
 """
 
 from __future__ import annotations
@@ -65,10 +70,32 @@ def _no_data(name: str, target: str, detail: str = NO_DATA) -> TargetResult:
 
 def _duration_target(name: str, stats: DurationStats, limit: float) -> TargetResult:
     target = f"< {limit / 60:g} min"
+    unrestored = f"{stats.not_restored} not restored (no duration)" if stats.not_restored else ""
     if stats.median_seconds is None:
-        return _no_data(name, target)
-    detail = f"{duration_text(stats.median_seconds)} over {stats.count}"
+        return _no_data(name, target, f"{NO_DATA}; {unrestored}" if unrestored else NO_DATA)
+    notes = [unrestored] if unrestored else []
+    if stats.from_command_start:
+        notes.append(
+            f"{stats.from_command_start} timed from the command's start (no detection time "
+            "recorded)"
+        )
+    detail = f"{duration_text(stats.median_seconds)} over {stats.count}" + "".join(
+        f"; {note}" for note in notes
+    )
     return TargetResult(name, stats.median_seconds, target, stats.median_seconds <= limit, detail)
+
+
+def _mttr_detail(metrics: Metrics) -> str:
+    """The MTTR row's measured value and what the samples start and stop at."""
+    samples = metrics.mttr_samples
+    starts = ", ".join(f"{n} {start}" for start, n in sorted(metrics.mttr_starts.items()))
+    text = (
+        f"{duration_text(metrics.mttr_mean_seconds)} over {samples} "
+        f"recover{'y' if samples == 1 else 'ies'} (from: {starts})"
+    )
+    if metrics.mttr_unverified:
+        text += f"; {metrics.mttr_unverified} to the restore (no green verification recorded)"
+    return text
 
 
 def _busiest(counts: Mapping[str, int], above: int) -> str:
@@ -104,7 +131,7 @@ def targets(metrics: Metrics) -> list[TargetResult]:
             ),
         ]
     else:
-        nothing = "no incident, drill or known-good record in the audit store"
+        nothing = "nothing of the environment in the audit store"
         frequency = [
             _no_data("rollbacks per quarter", quarter_target, nothing),
             _no_data("rollbacks per month (alert)", month_target, nothing),
@@ -144,8 +171,7 @@ def targets(metrics: Metrics) -> list[TargetResult]:
                 metrics.mttr_mean_seconds,
                 target,
                 metrics.mttr_mean_seconds < MTTR_TARGET_SECONDS,
-                f"{duration_text(metrics.mttr_mean_seconds)} over {metrics.mttr_samples} "
-                f"recover{'y' if metrics.mttr_samples == 1 else 'ies'}",
+                _mttr_detail(metrics),
             )
         )
     return results

@@ -37,6 +37,7 @@ from pytest_ohpen.records.known_good import (
 from pytest_ohpen.records.redact import redact_text
 from pytest_ohpen.records.store import KNOWN_GOOD
 from pytest_ohpen.rollback.handoff import Handoff
+from pytest_ohpen.rollback.incident import incident_key
 from pytest_ohpen.rollback.trigger import (
     CommandError,
     build_command,
@@ -156,12 +157,17 @@ def conclude(run: ReadinessRun, report: Report) -> Concluded:
 
 
 def _trigger_record(report: Report) -> dict[str, Any]:
-    """The ``rollback_trigger`` record's data (before the status fields)."""
+    """The ``rollback_trigger`` record's data (before the status fields), with the detection
+    time the command is told (``OHPEN_DETECTED_AT``) and its incident key, so the metrics
+    tie the trigger and the command's own records to one incident."""
     assert report.rollback is not None
+    detected = iso_utc(report.generated_at)
     return {
         **trigger_data(report.rollback),
         "operator": dict(report.operator),
         "verdict": report.verdict.verdict,
+        "detected_at": detected,
+        "incident_key": incident_key(detected),
     }
 
 

@@ -8,10 +8,13 @@ them (the newest value of each field wins) and the incident record is never rewr
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.errors import ConfigError
 from pytest_ohpen.records.identity import readable_operator
 from pytest_ohpen.util.jsonable import iso_utc
 
@@ -25,6 +28,80 @@ ANNOTATED_FIELDS = ("root_cause", "prevention")
 """The fields an annotation may fill, in the entry's order."""
 SUITES = (("smoke", "smoke"), ("post_rollback", "post-rollback"), ("pipeline", "pipeline"))
 """The verification suites the playbook asks about: key in ``verification_suites``, label."""
+INCIDENT_KEY_PREFIX = "detected-"
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future ``--detected-at`` may be (another machine's clock)."""
+
+
+def incident_key(detected_at: str | None) -> str | None:
+    """The key that ties every attempt at one failure together: ``detected-<UTC second>``
+    of the failure's detection (the trigger passes the same time to the command it runs,
+    and an operator retrying passes it with ``--detected-at``); None when unknown. The
+    metrics derive the same key from ``detected_at`` for records written before it."""
+    if not detected_at:
+        return None
+    try:
+        moment = datetime.fromisoformat(detected_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return f"{INCIDENT_KEY_PREFIX}{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def detected_at_option(text: str) -> str:
+    """``--detected-at WHEN``: when the failure was detected (the failed check's time), an
+    ISO 8601 time with a zone (``Z`` or ``+02:00``), not in the future; as ISO UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected an ISO 8601 time with a zone, e.g. 2024-07-01T09:30:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the zone (Z or +HH:MM): a time without one is ambiguous"
+        )
+    if moment > datetime.now(UTC) + CLOCK_SKEW:
+        raise argparse.ArgumentTypeError(f"{text!r}: the detection cannot be in the future")
+    return iso_utc(moment)
+
+
+def detected_at_of(given: str | None, told: str | None) -> str | None:
+    """The detection time a rollback command records: ``--detected-at`` (already checked),
+    else what the trigger or a CD workflow told it (``OHPEN_DETECTED_AT``), else None.
+    ConfigError (one line, exit 2) when the told value is no usable time."""
+    if given:
+        return given
+    if not told:
+        return None
+    try:
+        return detected_at_option(told)
+    except argparse.ArgumentTypeError as error:
+        raise ConfigError(f"OHPEN_DETECTED_AT {error}") from None
+
+
+def attempt_context(given_detected_at: str | None) -> dict[str, Any]:
+    """What ``state restore`` and ``data rollback`` add to their records so the metrics can
+    count them as rollback attempts: who started them (the trigger, the drill or an
+    operator, from the ``OHPEN_*`` hand-off), the detection time and the incident key.
+    ConfigError (exit 2, before any change) when ``OHPEN_DETECTED_AT`` is no usable time."""
+    from pytest_ohpen.rollback.handoff import from_env
+
+    told = from_env()
+    detected = detected_at_of(given_detected_at, told.detected_at)
+    return {
+        "initiated_by": told.initiator,
+        "detected_at": detected,
+        "incident_key": incident_key(detected),
+    }
+
+
+DETECTED_AT_HELP = (
+    "when the failure was detected (the failed check's time, ISO 8601 with a zone): the "
+    "metrics measure the rollback from it, and attempts with the same time are one "
+    "incident (env: OHPEN_DETECTED_AT, which the trigger sets)"
+)
 
 
 def incident_data(
@@ -46,7 +123,8 @@ def incident_data(
 ) -> dict[str, Any]:
     """The incident's fields, in the playbook's order, plus what the tool measured.
     ``verification`` is the smoke run's result (``--verify``); ``verification_suites``
-    holds other suites' results by key (``post_rollback``, ``pipeline``) when they ran."""
+    holds other suites' results by key (``post_rollback``, ``pipeline``) when they ran;
+    ``incident_key`` (from ``detected_at``) ties the attempts at one failure together."""
     return {
         "reason": reason,
         "deployment_sha": deployment_sha,
@@ -63,6 +141,7 @@ def incident_data(
         "details": details or {},
         "initiated_by": initiated_by,
         "detected_at": detected_at,
+        "incident_key": incident_key(detected_at),
     }
 
 

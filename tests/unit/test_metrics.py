@@ -209,10 +209,11 @@ def test_duration_medians_and_p90_for_automated_and_manual_apart(history: Histor
 
     m = history.compute()
 
-    # automated sorted 4, 6, 20: median the middle one; p90 rank ceil(0.9 * 3) = 3
-    assert m.automated == figures.DurationStats(3, 6 * MIN, 20 * MIN)
+    # automated sorted 4, 6, 20: median the middle one; p90 rank ceil(0.9 * 3) = 3; no
+    # detection time was recorded, so every sample is timed from the command's start
+    assert m.automated == figures.DurationStats(3, 6 * MIN, 20 * MIN, from_command_start=3)
     # manual sorted 10, 20, 30, 50: median (20 + 30) / 2; p90 rank ceil(0.9 * 4) = 4
-    assert m.manual == figures.DurationStats(4, 25 * MIN, 50 * MIN)
+    assert m.manual == figures.DurationStats(4, 25 * MIN, 50 * MIN, from_command_start=4)
 
 
 def test_p90_is_nearest_rank(history: History) -> None:
@@ -220,7 +221,7 @@ def test_p90_is_nearest_rank(history: History) -> None:
         history.incident(day(6, minutes), minutes)
     m = history.compute()
     # median (5 + 6) / 2; p90 rank ceil(0.9 * 10) = 9: the 9th smallest, 9 minutes
-    assert m.manual == figures.DurationStats(10, 5.5 * MIN, 9 * MIN)
+    assert m.manual == figures.DurationStats(10, 5.5 * MIN, 9 * MIN, from_command_start=10)
     assert figures.nearest_rank(list(range(1, 12)), 90) == 10  # rank ceil(9.9) = 10
     assert figures.nearest_rank([7.0], 90) == 7.0
     assert figures.nearest_rank([3, 1, 2], 50) == 2  # rank ceil(1.5) = 2
@@ -482,26 +483,41 @@ def squeeze(text: str) -> str:
 def test_table(busy: Metrics) -> None:
     text = squeeze(render.to_table(busy))
     assert text.startswith("Rollback metrics: prod, 2024-05-01 00:00Z to 2024-09-30 12:00Z")
-    assert "3 rollbacks (2 automated, 1 manual); not counted (dry runs, refusals): 1" in text
+    assert (
+        "3 rollbacks (2 automated, 1 manual) from 3 attempts; not restored: 1; "
+        "not counted (dry runs: 1)"
+    ) in text
     assert "per month: 2024-05 0 2024-06 0 2024-07 3 2024-08 0 2024-09 0" in text
     assert "per quarter: 2024-Q2 0 2024-Q3 3" in text
-    assert "automated 2 5m 00s 6m 00s" in text
-    assert "manual 1 40m 00s 40m 00s" in text
+    assert "automated 2 5m 00s 6m 00s 1 0" in text  # one timed from the command's start
+    assert "manual 0 - - 0 1" in text  # its smoke tests failed: not restored, no duration
     assert "first-attempt success: 2/3 (66.7 %)" in text
-    assert "MTTR: mean 5m 00s, median 5m 00s (2 recoveries)" in text
+    assert (
+        "MTTR (failed deployment to green): mean 5m 00s, median 5m 00s "
+        "(2 recoveries; from: 1 command start, 1 detection)"
+    ) in text
     assert "2024-08-01 glue | lambda deleted passed yes 1m 30s 7m 00s 10m 00s" in text
     assert "2024-08-02 bucket policy FAILED no" in text
     assert "BREACH rollbacks per quarter 2024-Q3: 3 target < 1 per quarter" in text
     assert "BREACH rollbacks per month (alert) 2024-07: 3 target alert at > 2 per month" in text
-    assert "ok automated rollback duration (median) 5m 00s over 2 target < 10 min" in text
-    assert "BREACH manual rollback duration (median) 40m 00s over 1 target < 30 min" in text
+    assert (
+        "ok automated rollback duration (median) 5m 00s over 2; 1 timed from the command's "
+        "start (no detection time recorded) target < 10 min"
+    ) in text
+    assert (
+        "NO DATA manual rollback duration (median) no data; 1 not restored (no duration) "
+        "target < 30 min"
+    ) in text
+    assert "manual not restored (last attempt: applied, verification failed) -" in text
     assert "BREACH first-attempt success rate 2/3 (66.7 %) target > 95 %" in text
-    assert "ok MTTR (mean) 5m 00s over 2 recoveries target < 1 h" in text
+    assert (
+        "ok MTTR (mean) 5m 00s over 2 recoveries (from: 1 command start, 1 detection) target < 1 h"
+    ) in text
 
 
 def test_json_has_the_schema_version_and_every_figure(busy: Metrics) -> None:
     document = json.loads(render.to_json(busy))
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert document["environment"] == "prod"
     assert (document["since"], document["now"]) == ("2024-05-01T00:00:00Z", "2024-09-30T12:00:00Z")
     assert document["ok"] is False
@@ -510,15 +526,31 @@ def test_json_has_the_schema_version_and_every_figure(busy: Metrics) -> None:
     assert rollbacks["ignored"] == 1
     assert rollbacks["per_month"]["2024-07"] == 3
     assert rollbacks["per_quarter"] == {"2024-Q2": 0, "2024-Q3": 3}
-    assert [item["duration_seconds"] for item in rollbacks["items"]] == [240, 360, 2400]
+    assert [item["duration_seconds"] for item in rollbacks["items"]] == [240, 360, None]
+    assert [item["elapsed_seconds"] for item in rollbacks["items"]] == [240, 360, 2400]
+    assert [item["clock_start"] for item in rollbacks["items"]] == [
+        "command start",
+        "detection",
+        "command start",
+    ]
     assert rollbacks["items"][2]["recovery_seconds"] is None
+    assert [len(item["attempts"]) for item in rollbacks["items"]] == [1, 1, 1]
+    assert rollbacks["not_counted"] == {"dry runs": 1}
     assert document["duration"]["automated"] == {
         "count": 2,
         "median_seconds": 300.0,
         "p90_seconds": 360.0,
+        "from_command_start": 1,
+        "not_restored": 0,
     }
     assert document["first_attempt_success"] == {"successes": 2, "count": 3, "rate": 2 / 3}
-    assert document["mttr"] == {"samples": 2, "mean_seconds": 300.0, "median_seconds": 300.0}
+    assert document["mttr"] == {
+        "samples": 2,
+        "mean_seconds": 300.0,
+        "median_seconds": 300.0,
+        "starts": {"command start": 1, "detection": 1},
+        "unverified": 0,
+    }
     assert [d["fault"] for d in document["drills"]] == ["glue | lambda deleted", "bucket policy"]
     targets = {t["name"]: t for t in document["targets"]}
     assert targets[QUARTER]["ok"] is False and targets[QUARTER]["value"] == 3
@@ -529,7 +561,7 @@ def test_json_has_the_schema_version_and_every_figure(busy: Metrics) -> None:
         "state": "met",
         "ok": True,
         "no_data": False,
-        "detail": "5m 00s over 2",
+        "detail": "5m 00s over 2; 1 timed from the command's start (no detection time recorded)",
     }
 
 
@@ -537,9 +569,12 @@ def test_markdown(busy: Metrics) -> None:
     text = render.to_markdown(busy)
     assert text.startswith("# Rollback metrics: prod\n")
     assert "| rollbacks per quarter | 2024-Q3: 3 | < 1 per quarter | **breached** |" in text
-    assert "| automated rollback duration (median) | 5m 00s over 2 | < 10 min | met |" in text
+    assert (
+        "| automated rollback duration (median) | 5m 00s over 2; 1 timed from the command's "
+        "start (no detection time recorded) | < 10 min | met |"
+    ) in text
     assert "| 2024-07 | 3 |" in text
-    assert "| Automated | 2 | 5m 00s | 6m 00s |" in text
+    assert "| Automated | 2 | 5m 00s | 6m 00s | 1 | 0 |" in text
     assert "glue \\| lambda deleted" in text  # a pipe would split the table row
 
 
@@ -575,7 +610,6 @@ def test_publish_sends_only_measured_figures(busy: Metrics, history: History) ->
     assert values == {
         ("RollbackCount", ("prod",)): (3.0, "Count"),
         ("RollbackDurationMedianSeconds", ("prod", "Automated")): (300.0, "Seconds"),
-        ("RollbackDurationMedianSeconds", ("prod", "Manual")): (2400.0, "Seconds"),
         ("FirstAttemptSuccessRate", ("prod",)): (pytest.approx(200 / 3), "Percent"),
         ("MTTRSeconds", ("prod",)): (300.0, "Seconds"),
     }
