@@ -134,12 +134,12 @@ def record(
     """
     from pytest_ohpen.config.environments import Terraform
     from pytest_ohpen.emulator.backend import create_backend
-    from pytest_ohpen.emulator.terraform_setup import stack_dir
+    from pytest_ohpen.emulator.terraform_setup import embedded_terraform_env, stack_dir
     from pytest_ohpen.terraform.binary import (
         TerraformError,
         TerraformRunner,
+        aws_subprocess_env,
         backend_config,
-        terraform_environment,
         terraform_version,
     )
 
@@ -157,7 +157,12 @@ def record(
         if on_line is not None:
             on_line(line)
 
-    base_env: Mapping[str, str] = terraform_environment(env, url)
+    # Always the embedded account's settings: a test may build an account for an environment
+    # that is not marked emulated (an endpoint_url pointing at moto).
+    base_env: Mapping[str, str] = {
+        **aws_subprocess_env(env.region, url, True),
+        **embedded_terraform_env(env),
+    }
     with tempfile.TemporaryDirectory(prefix="ohpen-history-") as scratch:
         workdir = Path(scratch) / "terraform"
         shutil.copytree(stack_dir(), workdir, ignore=shutil.ignore_patterns(".terraform*"))

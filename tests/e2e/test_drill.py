@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -100,6 +101,25 @@ def test_a_drill_that_never_got_green_did_not_pass() -> None:
     assert record["passed"] is False and record["time_to_green_seconds"] is None
 
 
+def _stack_repo(path: Path) -> str:
+    """``path`` as a git checkout of the stack's Terraform code and the rollback script (one
+    commit: the good revision); its commit."""
+    shutil.copytree(REPO / "infra" / "terraform", path / "infra" / "terraform")
+    (path / "scripts").mkdir()
+    shutil.copy(REPO / "scripts" / "rollback_terraform.sh", path / "scripts")
+    (path / ".gitignore").write_text(".terraform/\n.terraform.lock.hcl\nreports/\n")
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(path), *args], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    git("init", "-q")
+    git("add", "infra", "scripts", ".gitignore")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "the good revision")
+    return git("rev-parse", "HEAD")
+
+
 @pytest.fixture
 def drill_dir(pytester: pytest.Pytester) -> pytest.Pytester:
     shutil.copy(DRILL, pytester.path / "test_drill.py")
@@ -110,6 +130,18 @@ def drill_dir(pytester: pytest.Pytester) -> pytest.Pytester:
         terraform={
             "state_bucket": "ohpen-terraform-state",
             "state_key": "ohpen-data-lake/terraform.tfstate",
+            "lock_table": "ohpen-terraform-locks",
+            "version": "1.0.3",
+            "working_dir": "infra/terraform",
+        },
+        rollback={
+            "command": [
+                "scripts/rollback_terraform.sh",
+                "--env",
+                "{env}",
+                "--target-version",
+                "{target_ref}",
+            ]
         },
     )
     env["resources"] = {**env["resources"], "roles": ROLES}  # type: ignore[dict-item]
@@ -119,27 +151,63 @@ def drill_dir(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-@pytest.mark.parametrize("fault", list(CATALOGUE))
+@pytest.mark.parametrize("fault", ["wrong-iam-policy", "deleted-glue-job"])
 def test_the_drill_runs_end_to_end_on_the_embedded_account(
     drill_dir: pytest.Pytester, fault: str
 ) -> None:
+    """A bad revision (deployed as a throwaway commit) and out-of-band drift: both caught,
+    both rolled back by the environment's real rollback command (Terraform, the embedded
+    provider), green again, and the rollback is a new version in the state's history."""
+    good = _stack_repo(drill_dir.path)
     result = drill_dir.runpytest_subprocess(
-        "--env", "local", "--drill-fault", fault, "--rollback", "off", "-p", "no:cacheprovider"
+        "--env",
+        "local",
+        "--drill-fault",
+        fault,
+        "--rollback",
+        "off",
+        "-p",
+        "no:cacheprovider",
+        timeout=600,
     )
-    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.OK, out[-6000:]
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(
         [
-            "*embedded account: no Terraform provider runs here, so the "
-            "rollback re-provisions the known-good stack's *",
+            f"target ref: {good}",
+            "dry-run: no",
+            "Apply complete! Resources: *",
             f"drill *: {fault} on *: passed; time to detect * s*",
         ]
     )
+    assert "re-provision" not in out
     [path] = (drill_dir.path / "reports" / "audit" / "local" / "drill").glob("*.json")
     record = json.loads(path.read_text())["data"]
     assert record["fault"] == fault and record["passed"] is True
     assert record["first_attempt_success"] is True
-    assert record["time_to_detect_seconds"] >= 0 and record["time_to_green_seconds"] > 0
+    assert record["good_commit"] == good
+    assert record["rollback"]["exit_code"] == 0
+    if fault == "wrong-iam-policy":
+        assert record["fault_arrives_as"] == "bad revision"
+        assert record["bad_commit"] and record["bad_commit"] != good
+        # the bad revision never reached a branch of the checkout
+        branches = subprocess.run(
+            ["git", "-C", str(drill_dir.path), "branch", "--contains", record["bad_commit"]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert branches.strip() == ""
+        [deployment] = [
+            json.loads(p.read_text())["data"]
+            for p in (drill_dir.path / "reports" / "audit" / "local" / "deployment").glob("*.json")
+            if json.loads(p.read_text())["data"].get("status") == "finished"
+        ]
+        assert deployment["commit"] == record["bad_commit"]
+        assert deployment["result"] == "succeeded"
+    else:
+        assert record["fault_arrives_as"] == "drift"
     assert [step["step"] for step in record["steps"]] == [
         "baseline",
         "inject",
@@ -171,14 +239,21 @@ printf '%s\\n' "$OHPEN_PYTHON" "$(pwd)" "$OHPEN_ENV" "$OHPEN_ROLLBACK_MODE" \\
     "$OHPEN_DRILL" "$OHPEN_ROLLBACK_APPROVED_BY" "$1" > {told}
 exec "$OHPEN_PYTHON" scripts/repair.py
 """
-REPAIR = """from pathlib import Path
+REPAIR = """import json
+from pathlib import Path
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import load_environment
-from pytest_ohpen.emulator.provision import create_glue_job
-from pytest_ohpen.emulator.stack import Stack
+from pytest_ohpen.emulator.provider.base import Clients
+from pytest_ohpen.emulator.provider.glue import Job
 
+# A stand-in for a real account's rollback command (none can run here): it makes the job
+# again as the latest state records it, with the embedded provider's own code.
 env = load_environment(Path("environments.toml"), "staging", "the drill's rollback")
-create_glue_job(AwsClients(env), Stack.for_environment(env), env.resources.glue_jobs[0])
+aws = AwsClients(env)
+tf = env.terraform
+body = aws.client("s3").get_object(Bucket=tf.state_bucket, Key=tf.state_key)["Body"].read()
+[job] = [r for r in json.loads(body)["resources"] if r["type"] == "aws_glue_job"]
+Job(clients=Clients(aws.client)).make(job["instances"][0]["attributes"])
 print("re-created", env.resources.glue_jobs[0])
 """
 
