@@ -135,7 +135,7 @@ def _wait_ready(
     while True:
         code = exit_code()
         if code is not None:
-            return f"{_log_reason(log) or 'it logged nothing'} (daemon exit {code}; log {log})"
+            return f"{_log_reason(log) or 'it logged nothing'} (daemon exit {code})"
         try:
             record = registry.read(env_name)
         except RecordError:
