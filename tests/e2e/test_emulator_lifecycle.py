@@ -111,7 +111,8 @@ def rehearsal(
     home = tmp_path / "home"
     home.mkdir()
     local = local_env(terraform=dict(TERRAFORM))
-    toml = environments_toml({"local": local, "prod": {"account_id": "111122223333", "region": "eu-west-1"}})
+    prod = {"account_id": "111122223333", "region": "eu-west-1"}
+    toml = environments_toml({"local": local, "prod": prod})
     (home / "environments.toml").write_text(toml)
     (pytester.path / "environments.toml").write_text(toml)
     (pytester.path / "test_smoke.py").write_text((REPO / "suites/smoke/test_smoke.py").read_text())
@@ -207,7 +208,7 @@ def test_start_attach_refuse_twice_and_stop_leaving_no_process(
 def test_a_killed_daemon_leaves_a_stale_record_that_status_reports_and_clears(
     rehearsal: Rehearsal,
 ) -> None:
-    endpoint, pid = rehearsal.start()
+    _, pid = rehearsal.start()
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while not gone(pid) and time.monotonic() < deadline:
@@ -302,7 +303,7 @@ def test_a_daemon_that_fails_says_why_in_one_line(rehearsal: Rehearsal, tmp_path
 
 
 def test_sigterm_stops_the_daemon_which_cleans_up_itself(rehearsal: Rehearsal) -> None:
-    endpoint, pid = rehearsal.start()
+    _, pid = rehearsal.start()
     run_dir = Path(str(rehearsal.record()["log"])).parent
     assert run_dir.is_dir()
     os.kill(pid, signal.SIGTERM)
