@@ -10,6 +10,7 @@ clears a stale record); ``stop`` ends it and everything it started. The records 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -91,38 +92,49 @@ def run_start(args: argparse.Namespace) -> int:
             f"{env.source}: environment {env.name!r} is not emulated: only an environment "
             "with emulated = true has an embedded account to start (try --env local)"
         )
-    running, _ = _live_record(env.name)
-    if running is not None:
-        return say_no(
-            COMMAND,
-            f"an embedded account for {env.name} is already running at {running.where()}, "
-            f"since {_when(running.started_at)}; stop it with: {_stop_command(env.name)}",
-        )
-    run_dir = registry.folder() / f"{registry.file_stem(env.name)}.run"
+    holder = registry.claim(env.name, os.getpid())
+    if holder is not None:
+        return say_no(COMMAND, _starting(env.name, holder))
+    try:
+        running, _ = _live_record(env.name)
+        if running is not None:
+            return say_no(
+                COMMAND,
+                f"an embedded account for {env.name} is already running at "
+                f"{running.where()}, since {_when(running.started_at)}; stop it with: "
+                f"{_stop_command(env.name)}",
+            )
+        return _start_daemon(env.name, settings.targets, wait)
+    finally:
+        registry.release(env.name, os.getpid())
+
+
+def _start_daemon(env_name: str, targets: Path, wait: float) -> int:
+    """Start the daemon, wait until it is ready; on any failure leave nothing behind."""
+    run_dir = registry.run_folder(env_name)
     shutil.rmtree(run_dir, ignore_errors=True)  # a killed daemon's leftovers: nothing runs there
     run_dir.mkdir(parents=True)
     log = run_dir / daemon.LOG_NAME
-    argv = [sys.executable, "-m", daemon.__name__, "--env", env.name]
-    argv += ["--targets", str(settings.targets), "--run-dir", str(run_dir)]
+    argv = [sys.executable, "-m", daemon.__name__, "--env", env_name]
+    argv += ["--targets", str(targets), "--run-dir", str(run_dir)]
     began = time.monotonic()
     started = start_detached(argv, log=log, env={"PYTHONUNBUFFERED": "1"})
     if started.error is not None:
         shutil.rmtree(run_dir, ignore_errors=True)
         return say_no(
-            COMMAND, f"the embedded account for {env.name} did not start: " + started.error
+            COMMAND, f"the embedded account for {env_name} did not start: " + started.error
         )
     try:
-        ready = _wait_ready(env.name, started.pid, started.exit_code, log, wait)
+        ready = _wait_ready(env_name, started.pid, started.exit_code, log, wait)
     except KeyboardInterrupt:
-        _abandon(env.name, started.pid, started.exit_code, run_dir)
+        _abandon(env_name, started.pid, started.exit_code, run_dir)
         raise
     if isinstance(ready, str):
-        _abandon(env.name, started.pid, started.exit_code, run_dir)
-        return say_no(COMMAND, f"the embedded account for {env.name} did not start: {ready}")
+        _abandon(env_name, started.pid, started.exit_code, run_dir)
+        return say_no(COMMAND, f"the embedded account for {env_name} did not start: {ready}")
     print(
-        f"ohpen emulator: embedded account for {env.name} at {ready.where()}, "
-        f"ready in {time.monotonic() - began:.1f} s; "
-        f"stop it with: {_stop_command(env.name)}"
+        f"ohpen emulator: embedded account for {env_name} at {ready.where()}, "
+        f"ready in {time.monotonic() - began:.1f} s; stop it with: {_stop_command(env_name)}"
     )
     return EXIT_OK
 
@@ -164,6 +176,9 @@ def run_status(args: argparse.Namespace) -> int:
         return say_no(COMMAND, "no embedded account is running (ohpen emulator start)")
     record, said = _live_record(name)
     if record is None:
+        holder = registry.claimant(name)
+        if holder is not None:
+            return say_no(COMMAND, _starting(name, holder))
         return EXIT_NO if said else say_no(COMMAND, f"no embedded account is running for {name}")
     print(
         f"ohpen emulator: embedded account for {record.environment} running at "
@@ -186,6 +201,9 @@ def run_stop(args: argparse.Namespace) -> int:
         print(f"ohpen emulator: removed an unreadable record ({error}); nothing to stop")
         return EXIT_OK
     if record is None:
+        holder = registry.claimant(name)
+        if holder is not None:
+            return say_no(COMMAND, _starting(name, holder) + "; stop again once it is ready")
         print(f"ohpen emulator: no embedded account is running for {name}; nothing to stop")
         return EXIT_OK
     if not registry.pid_alive(record.pid):
@@ -237,8 +255,12 @@ def _live_record(name: str) -> tuple[Record | None, bool]:
 def _forget(record: Record) -> None:
     """Remove the record and the daemon's run folder (its log, its temp files)."""
     registry.remove(record.environment, pid=record.pid)
-    if record.run_dir.parent == registry.folder():
+    if record.run_dir == registry.run_folder(record.environment):  # never a folder elsewhere
         shutil.rmtree(record.run_dir, ignore_errors=True)
+
+
+def _starting(name: str, holder: int) -> str:
+    return f"the embedded account for {name} is being started (ohpen emulator start, pid {holder})"
 
 
 def _env_name(args: argparse.Namespace) -> str | None:
@@ -246,7 +268,7 @@ def _env_name(args: argparse.Namespace) -> str | None:
     given = first_given(args.env, "--env", "OHPEN_ENV")
     if given is not None:
         return given.value
-    records = sorted(registry.folder().glob("*.json"))
+    records = sorted(registry.folder().glob("*.json"))  # records only: a start claims apart
     if len(records) > 1:
         names = ", ".join(path.stem for path in records)
         raise ConfigError(f"embedded accounts run for several environments ({names}): pass --env")

@@ -95,6 +95,16 @@ def record_path(env_name: str, base: Path | None = None) -> Path:
     return (base or folder()) / f"{file_stem(env_name)}.json"
 
 
+def claim_path(env_name: str, base: Path | None = None) -> Path:
+    """The file an ``ohpen emulator start`` holds while it starts ``env_name``'s account."""
+    return (base or folder()) / f"{file_stem(env_name)}.starting"
+
+
+def run_folder(env_name: str, base: Path | None = None) -> Path:
+    """The daemon's own folder (its log, its temp files), beside its record."""
+    return (base or folder()) / f"{file_stem(env_name)}.run"
+
+
 def parse(text: str, source: Path) -> Record:
     """A record from its file's text; RecordError (one line) when it is not one."""
     try:
@@ -240,27 +250,65 @@ def started_now() -> datetime:
 # Probes: the only parts that look at the machine.
 
 
-def pid_alive(pid: int) -> bool:
-    """The pid is a live (not zombie) process running the daemon module; where ``/proc`` is
-    missing, only that the pid exists."""
+def pid_alive(pid: int, command: str | None = DAEMON_MODULE) -> bool:
+    """The pid is a live (not zombie) process of this user whose command line holds
+    ``command`` (None: any); where ``/proc`` is missing, only that the pid exists."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or another user's: not ours
         return False
-    except PermissionError:
-        pass  # someone else's process: exists, and cannot be ours
-    proc = Path("/proc") / str(pid)
     if not Path("/proc/self").exists():
         return True
+    proc = Path("/proc") / str(pid)
     try:
         stat = (proc / "stat").read_text()
         cmdline = (proc / "cmdline").read_bytes()
     except OSError:
         return False
-    state = stat.rsplit(")", 1)[-1].split()[:1]
-    if state in (["Z"], ["X"]):
-        return False
-    return DAEMON_MODULE.encode() in cmdline
+    if stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"]):
+        return False  # exited; only its parent (here perhaps an init that never reaps) waits
+    return command is None or command.encode() in cmdline
+
+
+def claim(env_name: str, pid: int, base: Path | None = None) -> int | None:
+    """Claim starting ``env_name``'s account for process ``pid`` (one start at a time): None
+    when claimed, else the pid of the live process holding the claim. A claim whose holder
+    is gone is taken over."""
+    path = claim_path(env_name, base)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            holder = claimant(env_name, base)
+            if holder is not None:
+                return holder
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(handle, "w") as out:
+            out.write(f"{pid}\n")
+        return None
+    raise RecordError(f"{path}: cannot claim it (another start keeps taking it)")
+
+
+def claimant(env_name: str, base: Path | None = None) -> int | None:
+    """The live process holding ``env_name``'s start claim, if any."""
+    try:
+        text = claim_path(env_name, base).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    holder = int(text) if text.isdigit() else 0
+    return holder if holder > 1 and pid_alive(holder, command=None) else None
+
+
+def release(env_name: str, pid: int, base: Path | None = None) -> None:
+    """Give up ``pid``'s start claim (never another process's)."""
+    path = claim_path(env_name, base)
+    try:
+        if path.read_text().strip() == str(pid):
+            path.unlink()
+    except OSError:
+        pass
 
 
 def answering(endpoint: str, timeout: float = PROBE_TIMEOUT) -> bool:
