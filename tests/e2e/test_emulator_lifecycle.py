@@ -90,9 +90,9 @@ class Rehearsal:
         body: dict[str, object] = json.loads((self.cache / "emulators" / "local.json").read_text())
         return body
 
-    def start(self) -> tuple[str, int]:
-        """``ohpen emulator start``; its endpoint and pid."""
-        started = self.ohpen("emulator", "start", "--env", "local")
+    def start(self, *args: str) -> tuple[str, int]:
+        """``ohpen emulator start ARGS`` (default ``--env local``); its endpoint and pid."""
+        started = self.ohpen("emulator", "start", *(args or ("--env", "local")))
         assert started.returncode == 0, started.stderr + started.stdout
         match = STARTED.match(started.stdout.strip())
         assert match, started.stdout
@@ -272,25 +272,30 @@ def test_a_daemon_not_ready_in_time_is_stopped_and_leaves_nothing(rehearsal: Reh
     assert list((rehearsal.cache / "emulators").iterdir()) == []
 
 
-def test_a_daemon_that_fails_says_why_in_one_line(rehearsal: Rehearsal, tmp_path: Path) -> None:
-    # The provisioning itself fails in the daemon only (a sitecustomize loaded by it).
+def in_the_daemon_start_does(tmp_path: Path, body: str) -> dict[str, str]:
+    """An environment whose daemon (only) runs ``body`` as EmbeddedAccount.start (a
+    sitecustomize loaded by it): a provisioning that fails or takes long, on demand."""
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
-        "import sys\n"
+        "import sys, time\n"
         f"if {DAEMON!r} in sys.orig_argv:\n"
         "    from pytest_ohpen.emulator.server import EmbeddedAccount\n"
         "    def start(self):\n"
-        "        raise RuntimeError('moto would not listen')\n"
+        f"        {body}\n"
         "    EmbeddedAccount.start = start\n"
     )
+    return {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{REPO}"}
+
+
+def test_a_daemon_that_fails_says_why_in_one_line(rehearsal: Rehearsal, tmp_path: Path) -> None:
     failed = subprocess.run(
         [sys.executable, "-m", "pytest_ohpen.cli", "emulator", "start", "--env", "local"],
         cwd=rehearsal.home,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{REPO}"},
+        env=in_the_daemon_start_does(tmp_path, "raise RuntimeError('moto would not listen')"),
     )
     assert failed.returncode == 1
     assert failed.stderr == (
@@ -303,7 +308,8 @@ def test_a_daemon_that_fails_says_why_in_one_line(rehearsal: Rehearsal, tmp_path
 
 
 def test_sigterm_stops_the_daemon_which_cleans_up_itself(rehearsal: Rehearsal) -> None:
-    _, pid = rehearsal.start()
+    # No --env: the environments file's only emulated environment.
+    _, pid = rehearsal.start("--targets", "environments.toml")
     run_dir = Path(str(rehearsal.record()["log"])).parent
     assert run_dir.is_dir()
     os.kill(pid, signal.SIGTERM)
@@ -313,3 +319,38 @@ def test_sigterm_stops_the_daemon_which_cleans_up_itself(rehearsal: Rehearsal) -
     assert gone(pid)
     assert list((rehearsal.cache / "emulators").iterdir()) == []
     assert rehearsal.ohpen("emulator", "status", "--env", "local").returncode == 1
+
+
+def test_while_one_starts_others_are_told_and_ctrl_c_leaves_nothing(
+    rehearsal: Rehearsal, tmp_path: Path
+) -> None:
+    starting = subprocess.Popen(
+        [sys.executable, "-m", "pytest_ohpen.cli", "emulator", "start", "--env", "local"],
+        cwd=rehearsal.home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=in_the_daemon_start_does(tmp_path, "time.sleep(60)"),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not daemons_of(rehearsal.cache) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [daemon] = daemons_of(rehearsal.cache)
+        told = (
+            "ohpen emulator: the embedded account for local is being started (ohpen emulator "
+            f"start, pid {starting.pid})"
+        )
+        status = rehearsal.ohpen("emulator", "status", "--env", "local")
+        assert (status.returncode, status.stderr) == (1, told + "\n")
+        second = rehearsal.ohpen("emulator", "start", "--env", "local")
+        assert (second.returncode, second.stderr) == (1, told + "\n")
+        stop = rehearsal.ohpen("emulator", "stop", "--env", "local")
+        assert (stop.returncode, stop.stderr) == (1, told + "; stop again once it is ready\n")
+        assert daemons_of(rehearsal.cache) == [daemon]
+    finally:
+        starting.send_signal(signal.SIGINT)  # Ctrl-C
+        _, err = starting.communicate(timeout=60)
+    assert starting.returncode == 130, err
+    assert gone(daemon)
+    assert list((rehearsal.cache / "emulators").iterdir()) == []
