@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pytest_ohpen.aws.timeouts import Profile
     from pytest_ohpen.checks import Where
     from pytest_ohpen.config.environments import Environment
+    from pytest_ohpen.emulator.registry import Record
     from pytest_ohpen.emulator.server import EmbeddedAccount
     from pytest_ohpen.records.store import AuditStore
 
@@ -45,6 +46,9 @@ class OhpenRun:
         self._env: Environment | None = None
         self._clients: AwsClients | None = None
         self.account: EmbeddedAccount | None = None
+        """The private embedded account this process started (stopped at close)."""
+        self.attached: Record | None = None
+        """The running ``ohpen emulator start`` account this run uses (never stopped here)."""
         self.endpoint_url: str | None = None
         self.preflight_done = False
         self.caller_arn: str | None = None
@@ -110,7 +114,11 @@ class OhpenRun:
         return Where(self.environment.account_id, self.environment.region)
 
     def preflight(self) -> None:
-        """Before any check: start the embedded account if asked, then the account guard.
+        """Before any check: find or start the embedded account, then the account guard.
+
+        An emulated environment uses, in this order: the embedded account a parent process
+        handed down (``OHPEN_EMBEDDED_ENDPOINT``), the one ``ohpen emulator start`` runs for
+        this environment name and account id, else a private one started here.
 
         Raises ConfigError or PreflightError, each one line, whatever went wrong (a moto
         that does not start, a provisioning call timing out); runs at most once.
@@ -133,7 +141,7 @@ class OhpenRun:
             # A rollback command started by a run (rollback.handoff): use its embedded account.
             self.endpoint_url = attach
             self._clients = None
-        elif env.emulated:
+        elif env.emulated and not self._attach_to_running():
             self._start_embedded_account(omitted)
         from pytest_ohpen.aws.guard import verify_account
 
@@ -150,6 +158,43 @@ class OhpenRun:
             f"ohpen: environment {env.name}: account {env.account_id} verified "
             f"({caller}), {env.region}, {where}",
         )
+
+    def _attach_to_running(self) -> bool:
+        """Use the account ``ohpen emulator start`` runs for this environment, if any (one
+        line either way when a record is found); False: start a private one."""
+        from pytest_ohpen.emulator import registry
+
+        try:
+            record = registry.read(self.environment.name)
+        except registry.RecordError as error:
+            self.report_lines.append(f"ohpen: ignoring an unreadable emulator record: {error}")
+            return False
+        if record is None:
+            return False
+        decision = registry.attach_decision(
+            record, registry.probe(record), self.environment.account_id
+        )
+        if decision.record is None:
+            self.report_lines.append(str(decision.why_not))
+            return False
+        for option, given in (
+            ("--emulator-omit", self.settings.emulator_omit),
+            ("--emulator-fault", self.settings.emulator_faults),
+        ):
+            if given:
+                raise ConfigError(
+                    f"{option}: the embedded account at {record.where()} is shared (ohpen "
+                    f"emulator start) and {option} would change it; stop it (ohpen emulator "
+                    f"stop --env {record.environment}) or run without {option}"
+                )
+        self.attached = record
+        self.endpoint_url = record.endpoint
+        self._clients = None
+        self.report_lines.append(
+            f"ohpen: attached to the running embedded account at {record.endpoint} "
+            f"(ohpen emulator start, pid {record.pid})"
+        )
+        return True
 
     def _start_embedded_account(self, omitted: tuple[str, ...]) -> None:
         from pytest_ohpen.emulator.faults import parse_faults

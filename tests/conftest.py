@@ -127,7 +127,8 @@ TEST_CACHE = Path(tempfile.gettempdir()) / f"pytest-ohpen-tests-{os.getuid()}"
 def fake_aws_credentials(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Recognisable fake credentials, and no developer AWS config or instance metadata."""
+    """Recognisable fake credentials, no developer AWS config or instance metadata, and a
+    cache folder of the test session's own."""
     for name in list(os.environ):
         if name.startswith(("AWS_", "OHPEN_")) or name in {
             "SMOKE_INVOKE_LAMBDA",
@@ -146,6 +147,8 @@ def fake_aws_credentials(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEOHPENTEST0001")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-ohpen-test-do-not-leak")
+    # The session's own cache: never a user's running `ohpen emulator start` to attach to.
+    monkeypatch.setenv("OHPEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ohpen-cache"))
 
 
 @pytest.fixture(scope="session")

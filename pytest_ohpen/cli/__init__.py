@@ -15,11 +15,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from pytest_ohpen.cli import data, deploy, incident, metrics, readiness, rollback, state
+from pytest_ohpen.cli import data, deploy, emulator, incident, metrics, readiness, rollback, state
 from pytest_ohpen.cli.common import EXIT_USAGE
 from pytest_ohpen.errors import OhpenError
 
-SUBCOMMANDS = (readiness, state, deploy, rollback, incident, data, metrics)
+SUBCOMMANDS = (readiness, state, deploy, rollback, incident, data, metrics, emulator)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,9 @@ Every program runs in its own process group with stdin closed, so a timeout can 
 and everything it started (SIGTERM to the group, a grace period, then SIGKILL), and a
 failure to start is a result, not an exception. Output is either streamed line by line
 (stdout and stderr together, as an operator reads it) or captured as bytes with stdout
-and stderr apart (when stdout is data, e.g. ``terraform show -json``).
+and stderr apart (when stdout is data, e.g. ``terraform show -json``). A daemon
+(``ohpen emulator start``) is started detached instead: its own session, output to a log
+file, never waited for; ``stop_pid_group`` stops it later by its pid.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ def run(
         result.timed_out = True
         result.error = f"timed out after {timeout:g} s; the command was stopped"
         stop_group(process)
+    except BaseException:  # Ctrl-C, or a daemon told to stop: the program stops with us
+        stop_group(process)
+        raise
     for reader in readers:
         reader.join(timeout=KILL_GRACE_SECONDS)
     result.exit_code = process.returncode
@@ -154,3 +159,78 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+@dataclass
+class Detached:
+    """A program started in the background (``start_detached``): it outlives this process.
+    ``process`` is None when it could not start (then ``error`` says why)."""
+
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    error: str | None = None
+
+    @property
+    def pid(self) -> int:
+        """Its process id (and process group and session id)."""
+        assert self.process is not None
+        return self.process.pid
+
+    def exit_code(self) -> int | None:
+        """Its exit code once it has ended (reaped here), else None."""
+        return None if self.process is None else self.process.poll()
+
+
+def start_detached(
+    argv: list[str],
+    *,
+    log: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str | None] | None = None,
+) -> Detached:
+    """Start ``argv`` as a daemon: a session of its own (no terminal, no Ctrl-C from it),
+    stdin closed, stdout and stderr appended to ``log``; not waited for."""
+    started = Detached(list(argv))
+    try:
+        with log.open("ab") as out:
+            started.process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=_environment(env or {}),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+    except OSError as error:
+        started.error = f"cannot run {argv[0]}: {error.strerror}"
+    return started
+
+
+def stop_pid_group(
+    pid: int, *, grace: float, alive: Callable[[int], bool], poll: float = 0.05
+) -> str:
+    """Stop the process group led by ``pid`` (a daemon this process did not start): SIGTERM,
+    up to ``grace`` seconds for ``alive(pid)`` to turn false, then SIGKILL to the group.
+    Returns how it ended: "gone" (already), "terminated" or "killed"."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return "gone"
+    how = "terminated"
+    if not _wait_gone(pid, grace, alive, poll):
+        how = "killed"
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # whatever of the group is left, also after a TERM
+    _wait_gone(pid, KILL_GRACE_SECONDS, alive, poll)
+    return how
+
+
+def _wait_gone(pid: int, timeout: float, alive: Callable[[int], bool], poll: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+    return True
