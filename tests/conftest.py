@@ -121,6 +121,17 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None]:
 
 
 TEST_CACHE = Path(tempfile.gettempdir()) / f"pytest-ohpen-tests-{os.getuid()}"
+SHARED_CACHE_PARTS = ("terraform-provider", "deployment-history")
+"""What a test with a cache of its own still shares (generated once per machine)."""
+
+
+def share_generated(cache: Path) -> None:
+    """Give ``cache`` (a test's own, for its own emulator records) the tests' provider
+    mirror and recorded applies, so it does not deploy the stack again."""
+    cache.mkdir(parents=True, exist_ok=True)
+    for part in SHARED_CACHE_PARTS:
+        (TEST_CACHE / part).mkdir(parents=True, exist_ok=True)
+        (cache / part).symlink_to(TEST_CACHE / part, target_is_directory=True)
 
 
 @pytest.fixture(autouse=True)
@@ -147,8 +158,6 @@ def fake_aws_credentials(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEOHPENTEST0001")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-ohpen-test-do-not-leak")
-    # The session's own cache: never a user's running `ohpen emulator start` to attach to.
-    monkeypatch.setenv("OHPEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ohpen-cache"))
 
 
 @pytest.fixture(scope="session")

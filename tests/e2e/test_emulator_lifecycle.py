@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, environments_toml, local_env
+from conftest import REPO, environments_toml, local_env, share_generated
 
 DAEMON = "pytest_ohpen.emulator.daemon"
 ATTACHED = re.compile(
@@ -107,6 +107,7 @@ def rehearsal(
     suite); at the end no daemon of this cache may still run (any left is killed and fails
     the test)."""
     cache = tmp_path / "cache"
+    share_generated(cache)
     monkeypatch.setenv("OHPEN_CACHE_DIR", str(cache))
     home = tmp_path / "home"
     home.mkdir()
