@@ -189,7 +189,8 @@ def test_a_multi_line_value_is_shown_on_one_line() -> None:
 
 @pytest.fixture
 def stack(fresh_moto: str) -> AwsClients:
-    """The embedded stack, with its three state versions (serials 1, 2, 3)."""
+    """The embedded stack, with the three state versions its real applies wrote (serials 0, 1,
+    2: Terraform's first state is serial 0)."""
     env = Environment(
         name="t",
         source=Path("x"),
@@ -228,10 +229,12 @@ def _target(clients: AwsClients, choice: str = "previous") -> TargetState:
 def test_resolve_previous_and_latest(stack: AwsClients) -> None:
     newest, previous, _oldest = _version_ids(stack)
     target = _target(stack, "previous")
-    assert (target.version_id, target.serial, target.source) == (previous, 2, "previous version")
-    assert len(target.resources) == 5  # two buckets, the job, the function, the machine
+    assert (target.version_id, target.serial, target.source) == (previous, 1, "previous version")
+    types = {r["type"] for r in target.resources}  # the whole stack, as the apply wrote it
+    assert {"aws_s3_bucket", "aws_glue_job", "aws_lambda_function"} <= types
+    assert "aws_sfn_state_machine" in types
     latest = _target(stack, "latest")
-    assert (latest.version_id, latest.serial, latest.source) == (newest, 3, "latest version")
+    assert (latest.version_id, latest.serial, latest.source) == (newest, 2, "latest version")
 
 
 def test_resolve_an_explicit_id(stack: AwsClients) -> None:
@@ -239,7 +242,7 @@ def test_resolve_an_explicit_id(stack: AwsClients) -> None:
     target = _target(stack, oldest)
     assert (target.version_id, target.serial, target.source) == (
         oldest,
-        1,
+        0,
         "--target-state-version",
     )
 
@@ -248,7 +251,7 @@ def test_resolve_the_newest_known_good_id_still_stored(stack: AwsClients) -> Non
     _, previous, oldest = _version_ids(stack)
     target = _resolve(stack, None, ["gone-version-id", previous, oldest])
     assert target is not None
-    assert (target.version_id, target.serial, target.source) == (previous, 2, "known-good mark")
+    assert (target.version_id, target.serial, target.source) == (previous, 1, "known-good mark")
 
 
 def test_resolve_without_a_known_good_id_is_none(stack: AwsClients) -> None:
@@ -279,7 +282,7 @@ def test_resolve_previous_with_one_version_and_latest_under_a_delete_marker(
     s3.delete_object(Bucket=bucket, Key=key)  # a delete marker on top
     with pytest.raises(TargetError, match=r"^--target-state-version latest: .* no current"):
         _resolve(stack, "latest", [])
-    assert _target(stack, "previous").serial == 3
+    assert _target(stack, "previous").serial == 2
 
 
 def test_a_version_that_is_not_a_state_is_a_target_error(stack: AwsClients) -> None:
@@ -309,7 +312,7 @@ def test_a_drifted_glue_job_fails_naming_the_target(stack: AwsClients) -> None:
         check_glue_job_matches(glue, JOB, target, WHERE)
     assert str(raised.value) == (
         f"Glue job {JOB}: differs from target state version {target.version_id} "
-        "(serial 2, previous version): number_of_workers: live 5, target 2 "
+        "(serial 1, previous version): number_of_workers: live 5, target 2 "
         "in account 123456789012 eu-west-1"
     )
 
@@ -322,7 +325,7 @@ def test_a_changed_lambda_fails(stack: AwsClients) -> None:
         check_lambda_matches(client, FUNCTION, target, WHERE)
     assert str(raised.value) == (
         f"Lambda {FUNCTION}: differs from target state version {target.version_id} "
-        "(serial 3, latest version): memory_size: live 512, target 256 "
+        "(serial 2, latest version): memory_size: live 512, target 256 "
         "in account 123456789012 eu-west-1"
     )
 
@@ -340,7 +343,7 @@ def test_a_changed_state_machine_definition_fails(stack: AwsClients) -> None:
         check_state_machine_matches(sfn, MACHINE, target, WHERE)
     assert str(raised.value) == (
         f"state machine {MACHINE}: differs from target state version {target.version_id} "
-        f"(serial 2, previous version): definition: live sha256 {live_hash}, "
+        f"(serial 1, previous version): definition: live sha256 {live_hash}, "
         f"target sha256 {target_hash} in account 123456789012 eu-west-1"
     )
 
@@ -354,7 +357,7 @@ def test_a_changed_state_machine_role_fails(stack: AwsClients) -> None:
         check_state_machine_matches(sfn, MACHINE, target, WHERE)
     assert str(raised.value) == (
         f"state machine {MACHINE}: differs from target state version {target.version_id} "
-        f"(serial 2, previous version): role_arn: live {other}, "
+        f"(serial 1, previous version): role_arn: live {other}, "
         f"target arn:aws:iam::123456789012:role/{MACHINE}-role in account 123456789012 eu-west-1"
     )
 
