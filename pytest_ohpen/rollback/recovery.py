@@ -23,11 +23,13 @@ def recover_state(
     assert req.env.terraform is not None
     tf, s3 = req.env.terraform, req.clients.client("s3")
     try:
-        if read_latest(s3, tf.state_bucket, tf.state_key).body == backup.read_bytes():
+        failed = read_latest(s3, tf.state_bucket, tf.state_key).body
+        if failed == backup.read_bytes():
             req.write_line(
                 "recovery: nothing to restore (the failed apply left the state unchanged)"
             )
             return
+        left = left_by_hand(failed, backup.read_bytes())
         plan = plan_restore(s3, tf.state_bucket, tf.state_key, from_file=backup)
         result = apply_restore(
             s3,
@@ -52,3 +54,31 @@ def recover_state(
         f"recovered: the pre-rollback state is the latest version again "
         f"({result.new_version_id}, serial {result.new_serial})"
     )
+    if left:
+        req.write_line(
+            "left to do by hand: the restored state and the failed apply's differ on: "
+            f"{'; '.join(left)}. Reconcile them (the playbook's Steps 2-3: `terraform plan` in "
+            "the working directory, clean up what is stuck), then roll back again"
+        )
+    else:
+        req.write_line("left to do by hand: nothing (the failed apply changed no resource)")
+
+
+def left_by_hand(failed: bytes, backup: bytes) -> list[str]:
+    """Where the failed apply's state (``failed``) and the pre-rollback one (``backup``)
+    differ: resources only the failed apply's state holds (it created them), resources only
+    the restored one holds (gone: the apply removed them, or found them deleted), and changed
+    ones with their attributes. Pure; an unreadable state gives one line saying so."""
+    import json
+
+    from pytest_ohpen.readiness.state_diff import StateDiffError, diff_states
+
+    try:
+        diff = diff_states(json.loads(failed), json.loads(backup))
+    except (ValueError, StateDiffError) as error:
+        return [f"cannot compare the states ({error}): compare them by hand"]
+    return [
+        *(f"{address} (created by the apply)" for address in diff.removed),
+        *(f"{address} (gone: removed by the apply or found deleted)" for address in diff.added),
+        *(f"changed {c.address} ({', '.join(a.name for a in c.attributes)})" for c in diff.changed),
+    ]

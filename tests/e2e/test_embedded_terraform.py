@@ -191,3 +191,62 @@ def test_import_of_a_bucket(account: str, workdir: Path) -> None:
     _terraform(account, workdir, "import", "-input=false", "-no-color", address, "ohpen-artifacts")
     listed = _terraform(account, workdir, "state", "list", "-no-color").stdout
     assert address in listed
+
+
+def _checkout(path: Path) -> Path:
+    """A git checkout of the stack's code, the rollback script and the environments file."""
+    shutil.copytree(stack_dir(), path / "infra" / "terraform")
+    shutil.copy(REPO / "environments.toml", path / "environments.toml")
+    (path / ".gitignore").write_text(".terraform/\n.terraform.lock.hcl\nreports/\n")
+    for args in (
+        ("init", "-q"),
+        ("add", "-A"),
+        ("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "good"),
+    ):
+        subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True)
+    return path
+
+
+def test_a_failed_rollback_apply_is_recovered_and_says_what_is_left(
+    account: str, tmp_path: Path
+) -> None:
+    """The provider fails the Glue job mid-apply (the public access block is repaired before
+    it): the pre-rollback state is the latest version again, and what that state and the
+    failed apply's disagree on is named as left to do by hand."""
+    repo = _checkout(tmp_path / "repo")
+    _client(account, "glue").delete_job(JobName="ohpen-transaction-etl-spark")
+    _client(account, "s3").delete_public_access_block(Bucket="ohpen-silver")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "OHPEN_EMBEDDED_ENDPOINT": account,
+        FAIL_VARIABLE: "aws_glue_job",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    argv = [sys.executable, "-m", "pytest_ohpen.cli", "rollback", "terraform", "--env", "local"]
+    result = subprocess.run(
+        [*argv, "--target-version", "HEAD", "--apply"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-5000:]
+    assert f"injected failure ({FAIL_VARIABLE})" in out
+    assert "recovered: the pre-rollback state is the latest version again" in out
+    assert "left to do by hand:" in out
+    left = out.split("left to do by hand:")[1].splitlines()[0]
+    assert 'aws_glue_job.etl["ohpen-transaction-etl-spark"] (gone' in left, left
+    # Without the fault the same rollback finishes the job.
+    del env[FAIL_VARIABLE]
+    again = subprocess.run(
+        [*argv, "--target-version", "HEAD", "--apply"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, (again.stdout + again.stderr)[-5000:]
+    assert _client(account, "glue").get_job(JobName="ohpen-transaction-etl-spark")["Job"]
