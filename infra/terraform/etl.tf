@@ -5,6 +5,8 @@ resource "aws_s3_object" "glue_script" {
   key      = "glue/${each.key}/main.py"
   source   = "${path.module}/glue/transaction_etl.py"
   etag     = filemd5("${path.module}/glue/transaction_etl.py")
+
+  depends_on = [aws_s3_bucket_versioning.data] # the script is a versioned object
 }
 
 resource "aws_iam_role" "glue" {
