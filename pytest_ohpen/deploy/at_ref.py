@@ -29,6 +29,7 @@ from pytest_ohpen.terraform.binary import (
     backend_config,
     check_version,
     find_terraform,
+    python_folder,
     terraform_environment,
     terraform_version,
 )
@@ -110,7 +111,8 @@ def change_at_ref(change: Change, steps: Steps[OutcomeT]) -> OutcomeT:
     env = change.env
     if env.terraform is None:
         raise ChangeRefused(f"no [{env.name}.terraform] table: state bucket and code unknown")
-    binary = find_terraform(pinned=env.terraform.version)
+    beside = python_folder() if env.emulated else None
+    binary = find_terraform(pinned=env.terraform.version, beside=beside)
     subprocess_env = terraform_environment(env, change.clients.endpoint_url)
     version = terraform_version(binary, subprocess_env)
     check_version(version, env.terraform.version)

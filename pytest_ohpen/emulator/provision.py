@@ -50,10 +50,11 @@ def deployment_history(clients: AwsClients, stack: Stack) -> tuple[History, bool
     """The stack's recorded deployments: from the cache, else deployed for real now
     (Terraform, the embedded provider) into this account, kept, and the account emptied so
     that it is built from the record like every other; and whether it was recorded now."""
-    from pytest_ohpen.terraform.binary import find_terraform
+    from pytest_ohpen.terraform.binary import find_terraform, python_folder
 
     env = clients.env
-    binary = find_terraform(pinned=env.terraform.version if env.terraform else None)
+    pinned = env.terraform.version if env.terraform else None
+    binary = find_terraform(pinned=pinned, beside=python_folder())
     key = history_key(env, binary)
     recorded = load(key)
     if recorded is not None:

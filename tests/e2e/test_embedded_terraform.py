@@ -22,7 +22,12 @@ from pytest_ohpen.config.environments import Environment, load_environment
 from pytest_ohpen.emulator.history import REVISIONS
 from pytest_ohpen.emulator.provider.base import FAIL_VARIABLE
 from pytest_ohpen.emulator.terraform_setup import stack_dir
-from pytest_ohpen.terraform.binary import backend_config, find_terraform, terraform_environment
+from pytest_ohpen.terraform.binary import (
+    backend_config,
+    find_terraform,
+    python_folder,
+    terraform_environment,
+)
 from pytest_ohpen.terraform.plan_review import review_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,7 +89,12 @@ def _terraform(
     env = {**os.environ, **terraform_environment(_env(), url), **deployed, **(extra or {})}
     env = {k: v for k, v in env.items() if v != ""}
     result = subprocess.run(
-        [find_terraform(), *args], cwd=folder, env=env, capture_output=True, text=True, timeout=300
+        [find_terraform(beside=python_folder()), *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -90,7 +90,7 @@ FAULTS = {
     ),
     "drifted-glue-job": (
         ["test_glue_job_matches_target[ohpen-transaction-etl-spark]"],
-        "Glue job ohpen-transaction-etl-spark: differs from target state version * (serial 2, "
+        "Glue job ohpen-transaction-etl-spark: differs from target state version * (serial 1, "
         "previous version): number_of_workers: live 10, target 2*",
     ),
 }

@@ -85,10 +85,10 @@ def test_shipped_file_loads_every_environment_with_the_playbook_resources(name: 
         "ohpen-terraform-state",
         "ohpen-data-lake/terraform.tfstate",
     )
-    if env.emulated:  # no provider runs against the embedded account: restore the state
-        assert env.rollback.command[:3] == ("scripts/ohpen", "state", "restore")
-    else:
-        assert env.rollback.command[0] == "scripts/rollback_terraform.sh"
+    # The rollback is the real one everywhere: the embedded account runs Terraform too.
+    assert env.rollback.command[0] == "scripts/rollback_terraform.sh"
+    if env.emulated:
+        assert (env.terraform.working_dir, env.terraform.version) == ("infra/terraform", "1.0.3")
     assert env.rollback.mode == "dry-run" and env.rollback.auto_apply is False
     assert env.emulated is (name == "local")
     assert env.endpoint_url is None
