@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pytest_ohpen.terraform.plan_review import ACTIONS
-
 if TYPE_CHECKING:
     from pytest_ohpen.records.store import AuditRecord
     from pytest_ohpen.terraform.plan_review import PlanReview
@@ -35,6 +33,8 @@ def plan_summary(review: PlanReview | None) -> dict[str, Any] | None:
     and the data-bearing addresses it deletes or replaces."""
     if review is None:
         return None
+    from pytest_ohpen.terraform.plan_review import ACTIONS  # not at import: the plugin loads this
+
     addresses: dict[str, list[str]] = {action: [] for action in ACTIONS}
     for address, action in review.changes.items():
         addresses[action].append(address)
