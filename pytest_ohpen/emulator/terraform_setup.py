@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 PROVIDER_VERSION = "5.0.0"
 """What the mirror offers; the stack asks for ``~> 5.0``."""
-STACK = Path(__file__).resolve().parents[2] / "infra" / "terraform"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+"""The folder holding this ``pytest_ohpen``: the provider runs this very code."""
+STACK = PACKAGE_ROOT / "infra" / "terraform"
 
 
 def stack_dir() -> Path:
@@ -43,7 +45,7 @@ def stack_dir() -> Path:
 def provider_source_hash() -> str:
     """A digest of the provider's code and the Python that runs it."""
     folder = Path(__file__).resolve().parent / "provider"
-    digest = hashlib.sha256(sys.executable.encode())
+    digest = hashlib.sha256(f"{sys.executable}\0{PACKAGE_ROOT}".encode())
     for path in sorted(folder.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -67,7 +69,8 @@ def provider_cli_config() -> Path:
     try:
         script = staging / "terraform-provider-aws"
         script.write_text(
-            f'#!/bin/sh\nexec "{sys.executable}" -m pytest_ohpen.emulator.provider "$@"\n'
+            f'#!/bin/sh\nPYTHONPATH="{PACKAGE_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}" '
+            f'exec "{sys.executable}" -m pytest_ohpen.emulator.provider "$@"\n'
         )
         script.chmod(0o755)
         install_provider(
