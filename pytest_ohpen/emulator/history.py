@@ -59,19 +59,12 @@ class History:
         return document
 
 
-def stack_variables(env: Environment) -> dict[str, str]:
-    """The stack's input variables for this environment, as ``TF_VAR_*`` (JSON is HCL)."""
-    from pytest_ohpen.emulator.terraform_setup import embedded_terraform_env
-
-    return {k: v for k, v in embedded_terraform_env(env).items() if k.startswith("TF_VAR_")}
-
-
 def history_key(env: Environment, terraform_binary: str) -> str:
     """What the recorded history depends on, hashed: the same key, the same applies."""
     import moto
 
     from pytest_ohpen.emulator import provider
-    from pytest_ohpen.emulator.terraform_setup import stack_dir
+    from pytest_ohpen.emulator.terraform_setup import stack_dir, stack_variables
 
     digest = hashlib.sha256(f"format {FORMAT}\n".encode() + Path(__file__).read_bytes())
     for root in (stack_dir(), Path(provider.__file__).parent):
@@ -134,12 +127,12 @@ def record(
     """
     from pytest_ohpen.config.environments import Terraform
     from pytest_ohpen.emulator.backend import create_backend
-    from pytest_ohpen.emulator.terraform_setup import embedded_terraform_env, stack_dir
+    from pytest_ohpen.emulator.terraform_setup import stack_dir
     from pytest_ohpen.terraform.binary import (
         TerraformError,
         TerraformRunner,
-        aws_subprocess_env,
         backend_config,
+        terraform_environment,
         terraform_version,
     )
 
@@ -159,10 +152,7 @@ def record(
 
     # Always the embedded account's settings: a test may build an account for an environment
     # that is not marked emulated (an endpoint_url pointing at moto).
-    base_env: Mapping[str, str] = {
-        **aws_subprocess_env(env.region, url, True),
-        **embedded_terraform_env(env),
-    }
+    base_env: Mapping[str, str] = terraform_environment(env, url, embedded=True)
     with tempfile.TemporaryDirectory(prefix="ohpen-history-") as scratch:
         workdir = Path(scratch) / "terraform"
         shutil.copytree(stack_dir(), workdir, ignore=shutil.ignore_patterns(".terraform*"))

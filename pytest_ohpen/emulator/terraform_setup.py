@@ -99,9 +99,9 @@ def provider_cli_config() -> Path:
     return config
 
 
-def embedded_terraform_env(env: Environment) -> dict[str, str]:
-    """What Terraform runs with on the embedded account, beyond the AWS variables: the CLI
-    configuration naming the mirror, and the stack's variables from ``[<env>.resources]``."""
+def stack_variables(env: Environment) -> dict[str, str]:
+    """The stack's input variables from ``[<env>.resources]``, as ``TF_VAR_*`` (JSON lists
+    are valid HCL). Pure: the recorded history's key is computed from it too."""
     r = env.resources
     variables = {
         "region": env.region,
@@ -112,7 +112,13 @@ def embedded_terraform_env(env: Environment) -> dict[str, str]:
         "failure_topic": r.failure_topic or FAILURE_TOPIC,
         "alarms": list(r.alarms or ALARMS),
     }
-    out = {"TF_CLI_CONFIG_FILE": str(provider_cli_config())}
-    for name, value in variables.items():
-        out[f"TF_VAR_{name}"] = value if isinstance(value, str) else json.dumps(value)
-    return out
+    return {
+        f"TF_VAR_{name}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in variables.items()
+    }
+
+
+def embedded_terraform_env(env: Environment) -> dict[str, str]:
+    """What Terraform runs with on the embedded account, beyond the AWS variables: the CLI
+    configuration naming the mirror, and the stack's variables."""
+    return {"TF_CLI_CONFIG_FILE": str(provider_cli_config()), **stack_variables(env)}

@@ -189,14 +189,20 @@ def python_folder() -> Path:
 
 
 def terraform_environment(
-    env: Environment, endpoint_url: str | None, revision: str | None = None
+    env: Environment,
+    endpoint_url: str | None,
+    revision: str | None = None,
+    *,
+    embedded: bool | None = None,
 ) -> dict[str, str]:
     """Everything Terraform runs with for ``env`` (on top of the inherited environment): the
     AWS variables, and on the embedded account the embedded provider's mirror and the
     stack's variables (``revision``: the commit applied, the stack's ``revision`` output).
-    Every Terraform step of this package gets it from here."""
-    out = aws_subprocess_env(env.region, endpoint_url, env.emulated)
-    if env.emulated:
+    Every Terraform step of this package gets it from here. ``embedded`` overrides
+    ``env.emulated`` (the bootstrap deploys into an embedded account whatever the env says)."""
+    embedded = env.emulated if embedded is None else embedded
+    out = aws_subprocess_env(env.region, endpoint_url, embedded)
+    if embedded:
         from pytest_ohpen.emulator.terraform_setup import embedded_terraform_env
 
         out.update(embedded_terraform_env(env))
