@@ -15,7 +15,7 @@ resource "aws_iam_role_policy" "pipeline" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
-      { Effect = "Allow", Action = ["glue:StartJobRun", "glue:GetJobRun"], Resource = "*" },
+      { Effect = "Allow", Action = ["glue:StartJobRun", "glue:GetJobRun"], Resource = "arn:aws:glue:*:*:job/ohpen-*" },
       { Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "arn:aws:lambda:*:*:function:ohpen-*" },
       { Effect = "Allow", Action = "sns:Publish", Resource = "arn:aws:sns:*:*:ohpen-*" },
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,9 @@ from pytest_ohpen.config.model import (
 )
 from pytest_ohpen.config.names import NameRule
 from pytest_ohpen.config.schema import (
+    BAKE_MINUTES,
     DEADLINE,
+    DURATION_FACTOR,
     LONG_TIMEOUT,
     RETRIES,
     RETRY_DELAY,
@@ -56,6 +58,22 @@ def _feeds(value: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
     return {resource: tuple(fed) for resource, fed in value.items()}
 
 
+@dataclass(frozen=True)
+class Permission:
+    """One action a role must be allowed, on one resource (``*``: any)."""
+
+    action: str
+    resource: str = "*"
+
+
+def _permissions(value: Mapping[str, list[str]]) -> dict[str, tuple[Permission, ...]]:
+    def parsed(spec: str) -> Permission:
+        action, _, resource = spec.strip().partition(" ")
+        return Permission(action, resource.strip() or "*")
+
+    return {role: tuple(parsed(spec) for spec in specs) for role, specs in value.items()}
+
+
 @model
 class Resources:
     """The deployed resources a suite checks, by kind; an empty kind is not checked."""
@@ -72,6 +90,12 @@ class Resources:
     """IAM roles of the pipeline whose policies must be least-privilege."""
     feeds: Mapping[str, tuple[str, ...]] = key(schema.feeds, default_factory=dict, convert=_feeds)
     """What each resource feeds (tables, jobs), so a report can name what a failure affects."""
+    tables: tuple[str, ...] = _names(names.glue_table, "Glue catalog table")
+    """Glue Data Catalog tables (``database.table``) whose schema must stay compatible."""
+    permissions: Mapping[str, tuple[Permission, ...]] = key(
+        schema.permissions, default_factory=dict, convert=_permissions
+    )
+    """Actions a role must be allowed beyond what the stack shows it needs."""
 
     def by_kind(self) -> dict[str, tuple[str, ...]]:
         """Each resource kind (the key in the file) with its names."""
@@ -82,6 +106,7 @@ class Resources:
             "lambdas": self.lambdas,
             "alarms": self.alarms,
             "roles": self.roles,
+            "tables": self.tables,
         }
 
     def names(self) -> tuple[str, ...]:
@@ -139,6 +164,10 @@ class Security:
     """Data buckets must use SSE-KMS default encryption."""
     tls_policy: bool = key(schema.boolean, default=True)
     """Data buckets must deny non-TLS access in their bucket policy."""
+    kms_key: str | None = key(schema.string_value, default=None)
+    """With ``kms``: the key the buckets' default encryption must use (ARN, id or alias)."""
+    require_encrypted_uploads: bool = key(schema.boolean, default=False)
+    """Data buckets' policies must deny uploads that do not ask for server-side encryption."""
 
 
 def _data_layers(value: Any) -> str | None:
@@ -192,6 +221,10 @@ class Environment:
     drills: bool = key(schema.boolean, default=False)
     """Whether the quarterly rollback drill may run here (never in prod)."""
     data: Mapping[str, DataLayer] = key(_data_layers, default_factory=dict, convert=_layers)
+    duration_regression_factor: float = key(within(DURATION_FACTOR), default=3.0, convert=float)
+    """A run slower than this times the median of the runs before it fails (suites/bake)."""
+    bake_minutes: float = key(within(BAKE_MINUTES), default=0.0, convert=float)
+    """How long after the deploy the bake window watches the alarms (suites/bake)."""
 
     def affected_by(self, resource: str) -> tuple[str, ...]:
         """What the resource feeds, as configured (empty when nothing is said)."""
@@ -280,12 +313,23 @@ def _build(path: Path, name: str, values: dict[str, Any]) -> Environment:
         )
     env = build(Environment, values, name=name, source=path)
     _check_feeds(path, name, env.resources)
+    _check_permissions(path, name, env.resources)
     base = path.parent  # relative paths in the file are relative to its folder
     terraform = env.terraform
     if terraform is not None and terraform.repo is not None:
         terraform = replace(terraform, repo=(base / terraform.repo).resolve())
     audit = replace(env.audit, directory=(base / env.audit.directory).resolve())
     return replace(env, terraform=terraform, audit=audit)
+
+
+def _check_permissions(path: Path, name: str, resources: Resources) -> None:
+    """``[resources.permissions]`` may only name the environment's roles."""
+    for role in resources.permissions:
+        if role not in resources.roles:
+            raise ConfigError(
+                f"{path}: [{name}.resources.permissions] {role!r}: not one of the environment's "
+                f"roles; known: {', '.join(resources.roles) or 'none'} (add it to roles)"
+            )
 
 
 def _check_feeds(path: Path, name: str, resources: Resources) -> None:

@@ -17,6 +17,7 @@ NameRule = Callable[[str], str | None]
 _BUCKET_CHARS = re.compile(r"[a-z0-9.-]+")
 _BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_GLUE_CATALOG = re.compile(r"[a-z0-9_-]+")
 _LAMBDA = re.compile(r"[A-Za-z0-9_-]+")
 _SNS = re.compile(r"[A-Za-z0-9_-]+(\.fifo)?")
 _IAM_ROLE = re.compile(r"[A-Za-z0-9_+=,.@-]+")
@@ -107,6 +108,20 @@ def iam_role(name: str) -> str | None:
     if problem := _length(name, 1, 64):
         return problem
     return None if _IAM_ROLE.fullmatch(name) else "may hold only letters, digits and +=,.@_-"
+
+
+def glue_table(name: str) -> str | None:
+    """A Glue Data Catalog table as ``database.table``: each part 1 to 255 of lower-case
+    letters, digits, '_' and '-' (the catalog folds names to lower case)."""
+    database, dot, table = name.partition(".")
+    if not dot:
+        return 'must be "database.table", e.g. "silver.transactions"'
+    for part, what in ((database, "database"), (table, "table")):
+        if problem := _length(part, 1, 255):
+            return f"{what} name {problem}"
+        if not _GLUE_CATALOG.fullmatch(part):
+            return f"{what} name may hold only lower-case letters, digits, '_' and '-'"
+    return None
 
 
 def dynamodb_table(name: str) -> str | None:

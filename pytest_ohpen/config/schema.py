@@ -47,10 +47,12 @@ class Range:
     high: float
     whole: bool = False
     """A count (retries) rather than seconds."""
+    unit: str = "a number of seconds"
+    """What a value that is not a whole count is, in the "must be" hint."""
 
     @property
     def wanted(self) -> str:
-        what = "a whole number" if self.whole else "a number of seconds"
+        what = "a whole number" if self.whole else self.unit
         return f"{what} from {self.low:g} to {self.high:g}"
 
     def problem(self, value: Any) -> str | None:
@@ -76,6 +78,17 @@ DEADLINE = Range(10, 3600)
 LONG_TIMEOUT = Range(1, 6 * 3600)
 """A pipeline run or the rollback command: hours, not aeons (``pipeline_timeout``,
 ``rollback.timeout``)."""
+
+
+BAKE_MINUTES = Range(0, 180, unit="a number of minutes")
+"""How long the bake window watches the alarms after a deploy (``bake_minutes``,
+``--bake-minutes``): 0 looks once (the alarms now and their history since the deploy);
+CloudFormation's rollback triggers allow up to 180."""
+DURATION_FACTOR = Range(1, 100, unit="a factor")
+"""How much slower than its baseline a run may be before it fails
+(``duration_regression_factor``)."""
+PERMISSION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+")
+"""An IAM action as a policy names it: ``service:Action``, wildcards allowed."""
 
 
 def within(bounds: Range) -> Check:
@@ -155,6 +168,25 @@ def feeds(value: Any) -> str | None:
     for resource, fed in value.items():
         if not isinstance(fed, list) or not all(isinstance(v, str) and v for v in fed):
             return f'{resource}: must be a list of strings, e.g. ["table silver.transactions"]'
+    return None
+
+
+def permissions(value: Any) -> str | None:
+    """``{"role" = ["s3:GetObject arn:aws:s3:::bucket/*", "sns:Publish"]}``: what else each
+    role must be allowed, an action and optionally the resource (``*`` when left out)."""
+    example = '["s3:GetObject arn:aws:s3:::ohpen-bronze/*"]'
+    if not isinstance(value, dict):
+        return f"must be a table of role = {example}"
+    for role, specs in value.items():
+        if not isinstance(specs, list) or not all(isinstance(v, str) for v in specs):
+            return f"{role}: must be a list of strings, e.g. {example}"
+        for spec in specs:
+            action, _, resource = spec.strip().partition(" ")
+            if not PERMISSION.fullmatch(action):
+                return f"{role}: {spec!r}: the action must be service:Action, e.g. {example}"
+            resource = resource.strip()
+            if resource and resource != "*" and not resource.startswith("arn:"):
+                return f"{role}: {spec!r}: the resource must be an ARN or *, e.g. {example}"
     return None
 
 

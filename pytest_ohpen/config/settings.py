@@ -5,6 +5,7 @@ can say "--env 'prd' (command line)" or "OHPEN_ENV='prd' (environment variable)"
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_ohpen.config.schema import BAKE_MINUTES
 from pytest_ohpen.errors import ConfigError
 from pytest_ohpen.records.known_good import COMMIT_SHA
 
@@ -49,6 +51,8 @@ HELP = {
     "else HEAD~1)",
     "approved_by": "who approved an applied rollback (env: OHPEN_ROLLBACK_APPROVED_BY)",
     "notify": "publish a short summary of a failed run to the environment's failure topic",
+    "bake_minutes": "suites/bake: how long after the deploy to watch the alarms, 0 to 180 "
+    "minutes (default: the environment's bake_minutes; 0 looks once)",
     "deployed_commit": "the commit the deployment under test was applied from, recorded in "
     "a known-good mark (env: OHPEN_DEPLOYED_COMMIT); default: GITHUB_SHA or CI_COMMIT_SHA, "
     "else the rollback that produced the state version, else unknown",
@@ -119,6 +123,9 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="SHA",
         help=HELP["deployed_commit"],
     )
+    group.addoption(
+        "--bake-minutes", dest="ohpen_bake_minutes", metavar="MINUTES", help=HELP["bake_minutes"]
+    )
     parser.addini("ohpen_targets", HELP["targets"], default=None)
     parser.addini("ohpen_readiness_report", HELP["readiness_report"], default=None)
     parser.addini("ohpen_invoke_lambda", HELP["invoke_lambda"], type="bool", default=False)
@@ -154,6 +161,8 @@ class Settings:
     notify: bool = False
     deployed_commit: Sourced | None = None
     """None: CI's commit variable, else the rollback record, else unknown."""
+    bake_minutes: float | None = None
+    """None: the environment's bake_minutes."""
 
 
 def resolve(config: pytest.Config) -> Settings:
@@ -180,7 +189,22 @@ def resolve(config: pytest.Config) -> Settings:
         or None,
         notify=bool(config.getoption("ohpen_notify")),
         deployed_commit=_deployed_commit(config),
+        bake_minutes=_bake_minutes(config.getoption("ohpen_bake_minutes")),
     )
+
+
+def _bake_minutes(given: str | None) -> float | None:
+    """``--bake-minutes`` as a number within the key's range; anything else one ConfigError."""
+    if given is None:
+        return None
+    try:
+        minutes = float(given)
+    except ValueError:
+        minutes = math.nan
+    problem = BAKE_MINUTES.problem(minutes)
+    if problem:
+        raise ConfigError(f"--bake-minutes {given!r} (command line): {problem.split(', not')[0]}")
+    return minutes
 
 
 def _target_state_version(config: pytest.Config) -> str | None:

@@ -7,6 +7,7 @@ Resource fixtures are parametrized from the environment's ``[resources]`` (see
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from pytest_ohpen.aws.clients import AwsClients
     from pytest_ohpen.checks import Where
+    from pytest_ohpen.checks.bake import BakeWindow
     from pytest_ohpen.checks.configuration import TargetState
     from pytest_ohpen.config.environments import Environment
     from pytest_ohpen.rollback.drill import DrillRun
@@ -31,6 +33,7 @@ RESOURCE_FIXTURES = {
     "ohpen_lambda": "lambdas",
     "ohpen_alarm": "alarms",
     "ohpen_role": "roles",
+    "ohpen_table": "tables",
 }
 """Each resource fixture and the ``[<env>.resources]`` key it is parametrized from."""
 PLUGIN_FIXTURES = frozenset(
@@ -41,6 +44,8 @@ PLUGIN_FIXTURES = frozenset(
         "ohpen_where",
         "ohpen_invoke_lambda",
         "ohpen_target_state",
+        "ohpen_deployed_at",
+        "ohpen_bake_window",
         *RESOURCE_FIXTURES,
     }
 )
@@ -111,6 +116,50 @@ def ohpen_alarm(request: pytest.FixtureRequest) -> str:
 def ohpen_role(request: pytest.FixtureRequest) -> str:
     """One IAM role of the environment's ``resources.roles`` (one test each)."""
     return _resource(request)
+
+
+@pytest.fixture
+def ohpen_table(request: pytest.FixtureRequest) -> str:
+    """One Glue catalog table (``database.table``) of ``resources.tables`` (one test each)."""
+    return _resource(request)
+
+
+@pytest.fixture(scope="session")
+def ohpen_deployed_at(pytestconfig: pytest.Config) -> datetime | None:
+    """When the deployment under check finished: the Terraform state object's LastModified
+    (the apply writes it as it ends); None when the environment names no Terraform state."""
+    from pytest_ohpen.checks.deploy_time import state_written_at
+
+    run = run_of(pytestconfig)
+    terraform = run.environment.terraform
+    if terraform is None:
+        return None
+    return state_written_at(
+        run.clients.client("s3"), terraform.state_bucket, terraform.state_key, run.where
+    )
+
+
+@pytest.fixture(scope="session")
+def ohpen_bake_window(
+    pytestconfig: pytest.Config, ohpen_deployed_at: datetime | None
+) -> BakeWindow:
+    """The bake window: from the deploy's end (else now) for ``bake_minutes``
+    (``--bake-minutes``), like CloudFormation's rollback-trigger monitoring time."""
+    from pytest_ohpen.checks.bake import BakeWindow
+
+    start = ohpen_deployed_at or _now()
+    return BakeWindow(start, start + timedelta(minutes=bake_minutes(pytestconfig)))
+
+
+def bake_minutes(config: pytest.Config) -> float:
+    """The run's bake window in minutes: ``--bake-minutes``, else the environment's key."""
+    run = run_of(config)
+    given = run.settings.bake_minutes
+    return run.environment.bake_minutes if given is None else given
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class TargetUnusable(Failed):

@@ -27,9 +27,12 @@ from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are register
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
     TargetUnusable,
+    bake_minutes,
     ohpen_alarm,
     ohpen_aws,
+    ohpen_bake_window,
     ohpen_bucket,
+    ohpen_deployed_at,
     ohpen_drill,
     ohpen_env,
     ohpen_glue_job,
@@ -37,6 +40,7 @@ from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are register
     ohpen_lambda,
     ohpen_role,
     ohpen_state_machine,
+    ohpen_table,
     ohpen_target_state,
     ohpen_where,
 )
@@ -64,6 +68,7 @@ LAST_FAILED_NARROWING = "lfplugin-collskip"
 which it does without calling pytest_deselected."""
 PIPELINE_MARKER = "ohpen_pipeline"
 DRILL_MARKER = "ohpen_drill"
+BAKE_MARKER = "ohpen_bake"
 DRILL_NEEDS_ONE_PROCESS = (
     "the rollback drill runs its steps in order in one process: run it without -n"
 )
@@ -85,6 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{PIPELINE_MARKER}: a check that runs the pipeline end to end: bounded by the "
         "environment's pipeline_timeout, never retried (each try starts an execution)",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{BAKE_MARKER}: a check that watches the bake window: bounded by bake_minutes "
+        "(--bake-minutes), not by the run's deadline",
     )
     config.addinivalue_line(
         "markers",
@@ -217,6 +227,8 @@ def pytest_collection_modifyitems(
         in_drill = item.get_closest_marker(DRILL_MARKER) is not None
         reruns = 0 if long_running or in_drill else policy.reruns
         timeout = env.pipeline_timeout + policy.timeout if long_running else policy.timeout
+        if item.get_closest_marker(BAKE_MARKER) is not None:
+            timeout = bake_minutes(config) * 60 + policy.timeout
         if in_drill:
             timeout = env.rollback.timeout + env.pipeline_timeout + policy.timeout
         # A target state version that cannot be used stays so: not retried.
@@ -328,7 +340,9 @@ def _is_check(item: pytest.Item) -> bool:
 
 
 def _long_running(item: pytest.Item) -> bool:
-    return any(item.get_closest_marker(m) for m in (PIPELINE_MARKER, DRILL_MARKER))
+    return any(
+        item.get_closest_marker(m) for m in (PIPELINE_MARKER, DRILL_MARKER, BAKE_MARKER)
+    )
 
 
 def _worker_usage_error(config: pytest.Config, message: str) -> None:

@@ -1,14 +1,15 @@
-"""Post-rollback, step 4: the security posture (the playbook's "Security Issues")."""
+"""Post-rollback, step 4: the security posture (the playbook's "Security Issues").
+
+Encryption and least privilege are smoke checks (suites/smoke), run here through
+test_smoke_checks.py."""
 
 from __future__ import annotations
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.security import (
-    check_kms_encryption,
     check_lambda_policy_no_public_principal,
     check_public_access_blocked,
-    check_role_policies_least_privilege,
     check_state_machine_logging,
     check_tls_only,
     check_versioning_enabled,
@@ -36,20 +37,6 @@ def test_bucket_denies_non_tls(
 def test_bucket_versioned(ohpen_bucket: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
     """Versioning is on: a rollback cannot restore deleted data, versions can."""
     check_versioning_enabled(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
-
-
-def test_bucket_uses_kms(
-    ohpen_bucket: str, ohpen_env: Environment, ohpen_aws: AwsClients, ohpen_where: Where
-) -> None:
-    """Default encryption is SSE-KMS where the environment asks for it."""
-    if not ohpen_env.security.kms:
-        skip_by_choice(f"[{ohpen_env.name}.security] kms = false")
-    check_kms_encryption(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
-
-
-def test_role_least_privilege(ohpen_role: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
-    """No policy of a pipeline role allows every action on every resource, or uses NotAction."""
-    check_role_policies_least_privilege(ohpen_aws.client("iam"), ohpen_role, ohpen_where)
 
 
 def test_lambda_not_public(ohpen_lambda: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
