@@ -38,13 +38,14 @@ PLAYBOOK = Resources(
         "ohpen-etl-orchestration-role",
         "ohpen-read-run-summary-role",
     ),
+    tables=("silver.transactions",),
 )
 VALID = 'account_id = "123456789012"\nregion = "eu-west-1"\n'
 CHOSEN = "--env 'prod' (command line)"
 VALID_KEYS = (
-    "valid keys: account_id, audit, data, deadline, drills, e2e, emulated, endpoint_url, "
-    "pipeline_timeout, profile, region, resources, retries, retry_delay, rollback, security, "
-    "terraform, timeout"
+    "valid keys: account_id, audit, bake_minutes, data, deadline, drills, "
+    "duration_regression_factor, e2e, emulated, endpoint_url, pipeline_timeout, profile, region, "
+    "resources, retries, retry_delay, rollback, security, terraform, timeout"
 )
 
 
@@ -239,8 +240,8 @@ ERRORS = {
     "unknown resource kind": (
         RES + 'bukets = ["a-b-c"]',
         "[prod.resources] unknown key 'bukets'",
-        "valid keys: alarms, buckets, failure_topic, feeds, glue_jobs, lambdas, roles, "
-        "state_machines",
+        "valid keys: alarms, buckets, failure_topic, feeds, glue_jobs, lambdas, permissions, roles, "
+        "state_machines, tables",
     ),
     "string for a bool": (VALID + 'emulated = "true"', "[prod] emulated:", "true or false"),
     "list of ints": (RES + "buckets = [1, 2]", "[prod.resources] buckets:", "list of names"),
@@ -503,7 +504,8 @@ def test_each_data_layer_mistake_is_one_line(tmp_path: Path, body: str, problem:
 TABLE_ERRORS = {
     "unknown security key": (
         "[prod.security]\nfoo = 1",
-        "[prod.security] unknown key 'foo'; valid keys: kms, tls_policy",
+        "[prod.security] unknown key 'foo'; valid keys: kms, kms_key, require_encrypted_uploads, "
+        "tls_policy",
     ),
     "unknown rollback key": (
         "[prod.rollback]\nmodes = 1",
