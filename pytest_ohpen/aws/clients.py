@@ -114,6 +114,8 @@ class AwsClients:
             connect_timeout=timeouts.connect,
             read_timeout=timeouts.read,
             user_agent_extra="pytest-ohpen",
+            # One connection per call in flight (checks and probes run concurrently).
+            max_pool_connections=max(10, self.env.concurrency),
         )
         make_client: Any = self.session.client  # one factory for every service name
         return make_client(service, endpoint_url=self.endpoint_url, config=config)

@@ -33,6 +33,7 @@ from pytest_ohpen.config.model import (
 from pytest_ohpen.config.names import NameRule
 from pytest_ohpen.config.schema import (
     BAKE_MINUTES,
+    CONCURRENCY,
     DEADLINE,
     DURATION_FACTOR,
     LONG_TIMEOUT,
@@ -210,6 +211,8 @@ class Environment:
     deadline: float = key(within(DEADLINE), default=120.0, convert=float)
     """Seconds the whole run may take from preflight: every check attempt, retry wait and
     readiness call is bounded by what is left; what runs out is inconclusive."""
+    concurrency: int = key(within(CONCURRENCY), default=16)
+    """AWS calls in flight at once: the checks' first attempts and the readiness probes."""
     resources: Resources = table(Resources, default_factory=Resources)
     terraform: Terraform | None = table(Terraform, default=None)
     rollback: RollbackSettings = table(RollbackSettings, default_factory=RollbackSettings)

@@ -80,6 +80,11 @@ LONG_TIMEOUT = Range(1, 6 * 3600)
 ``rollback.timeout``)."""
 
 
+CONCURRENCY = Range(1, 64, whole=True)
+"""AWS calls in flight at once in one process (``concurrency``). The checks' reads are
+well under the lowest per-account read rates of the services they call (IAM ~20/s,
+Lambda's and Glue's control planes tens per second, S3 thousands); a throttled call is
+retried by botocore and, still throttled, is inconclusive, never a pass."""
 BAKE_MINUTES = Range(0, 180, unit="a number of minutes")
 """How long the bake window watches the alarms after a deploy (``bake_minutes``,
 ``--bake-minutes``): 0 looks once (the alarms now and their history since the deploy);

@@ -7,6 +7,7 @@ Resource fixtures are parametrized from the environment's ``[resources]`` (see
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -128,15 +129,40 @@ def ohpen_table(request: pytest.FixtureRequest) -> str:
 def ohpen_deployed_at(pytestconfig: pytest.Config) -> datetime | None:
     """When the deployment under check finished: the Terraform state object's LastModified
     (the apply writes it as it ends); None when the environment names no Terraform state."""
+    return deploy_time(pytestconfig)
+
+
+_DEPLOY_TIME = pytest.StashKey[tuple[datetime | None, BaseException | None]]()
+_DEPLOY_TIME_LOCK = threading.Lock()
+
+
+def deploy_time(config: pytest.Config) -> datetime | None:
+    """The run's deploy time, read once (one HeadObject) whoever asks first: the fixture or
+    a prefetched check (``plugin.prefetch``); a failure to read it is raised to each."""
     from pytest_ohpen.checks.deploy_time import state_written_at
 
-    run = run_of(pytestconfig)
-    terraform = run.environment.terraform
-    if terraform is None:
-        return None
-    return state_written_at(
-        run.clients.client("s3"), terraform.state_bucket, terraform.state_key, run.where
-    )
+    with _DEPLOY_TIME_LOCK:
+        if _DEPLOY_TIME not in config.stash:
+            run = run_of(config)
+            terraform = run.environment.terraform
+            try:
+                found = (
+                    None
+                    if terraform is None
+                    else state_written_at(
+                        run.clients.client("s3"),
+                        terraform.state_bucket,
+                        terraform.state_key,
+                        run.where,
+                    )
+                )
+                config.stash[_DEPLOY_TIME] = (found, None)
+            except Exception as error:
+                config.stash[_DEPLOY_TIME] = (None, error)
+        found, error = config.stash[_DEPLOY_TIME]
+    if error is not None:
+        raise error
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -125,6 +125,11 @@ def _checks_an_environment(run: OhpenRun) -> bool:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from pytest_ohpen.plugin.prefetch import prefetch_of
+
+    prefetch = prefetch_of(config)
+    if prefetch is not None:
+        prefetch.close()
     for name in STATEFUL_PLUGINS:
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
@@ -285,6 +290,41 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     return list(config.stash[RUN_KEY].report_lines) if RUN_KEY in config.stash else []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """As the tests start (preflight passed): every check's first attempt, ahead, on the
+    environment's ``concurrency`` threads (``plugin.prefetch``). Not on an xdist worker,
+    whose share of the items xdist hands out one by one."""
+    config = session.config
+    if config.option.collectonly or is_worker(config) or is_controller(config):
+        return
+    checks = [item for item in session.items if _is_check(item)]
+    if checks and run_of(config).preflight_done:
+        from pytest_ohpen.plugin.prefetch import start
+
+        start(config, checks)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A check's first attempt, when it was prefetched: its outcome, without a second call."""
+    from pytest_ohpen.plugin.prefetch import prefetch_of
+
+    prefetch = prefetch_of(pyfuncitem.config)
+    if prefetch is None:
+        return None
+    deadline = deadline_of(pyfuncitem.config)
+    marker = pyfuncitem.get_closest_marker("timeout")
+    timeout = float(marker.args[0]) if marker and marker.args else float("inf")
+    wait = deadline.remaining if deadline is not None else timeout
+    outcome = prefetch.take(pyfuncitem.nodeid, min(wait, timeout), timeout)
+    if outcome is None:
+        return None
+    if outcome.error is not None:
+        raise outcome.error
+    return True
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

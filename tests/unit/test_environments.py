@@ -43,7 +43,7 @@ PLAYBOOK = Resources(
 VALID = 'account_id = "123456789012"\nregion = "eu-west-1"\n'
 CHOSEN = "--env 'prod' (command line)"
 VALID_KEYS = (
-    "valid keys: account_id, audit, bake_minutes, data, deadline, drills, "
+    "valid keys: account_id, audit, bake_minutes, concurrency, data, deadline, drills, "
     "duration_regression_factor, e2e, emulated, endpoint_url, pipeline_timeout, profile, region, "
     "resources, retries, retry_delay, rollback, security, terraform, timeout"
 )

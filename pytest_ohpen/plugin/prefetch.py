@@ -1,0 +1,167 @@
+"""The first attempt of every check, run ahead on a bounded thread pool.
+
+The checks are AWS reads that wait on the network, not on the CPU: made one at a time, a
+run over N resources costs N round trips end to end. So, as the run's tests start (the
+account guard has passed), each check whose test function takes only the plugin's own
+fixtures is started on a pool of ``concurrency`` threads with the very values pytest would
+give it; when pytest reaches the test, its first attempt takes that result (a pass, the
+CheckFailed line, the inconclusive line, a skip) instead of asking AWS again.
+
+What runs live, as before: every retry (a retry must see the account as it is then), a
+check that takes a fixture of its own, a long-running one (pipeline, drill, bake), one
+whose prefetched attempt took longer than its timeout or had not finished within the run's
+deadline, and every check on an xdist worker (there xdist's processes are the parallelism).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pytest_ohpen.plugin.fixtures import RESOURCE_FIXTURES, deploy_time
+from pytest_ohpen.plugin.stash import run_of
+
+PREFETCH_KEY = pytest.StashKey["Prefetch"]()
+LIVE_MARKERS = ("ohpen_pipeline", "ohpen_drill", "ohpen_bake")
+"""Checks with budgets of their own (they start executions, wait out windows): never ahead."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one prefetched attempt ended: ``error`` None is a pass."""
+
+    error: BaseException | None
+    seconds: float
+    live: bool = False
+    """A fixture value could not be made ahead: pytest's setup must make it (and report it)."""
+
+
+class _SetupFailed(Exception):
+    """A fixture value made in the pool raised: not the check's outcome."""
+
+
+class Prefetch:
+    """The run's pool of prefetched first attempts, by test node id."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ohpen-prefetch")
+        self._futures: dict[str, Future[Outcome]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, nodeid: str, call: Callable[[], object]) -> None:
+        """Start ``call`` (a check's test function, its arguments bound) on the pool."""
+        self._futures[nodeid] = self._pool.submit(_attempt, call)
+
+    def take(self, nodeid: str, wait: float, timeout: float) -> Outcome | None:
+        """The prefetched outcome of a check's first attempt, at most once per check; None
+        (run it live) when there is none, it took longer than ``timeout`` or has not ended
+        within ``wait`` seconds."""
+        with self._lock:
+            future = self._futures.pop(nodeid, None)
+        if future is None:
+            return None
+        try:
+            outcome = future.result(timeout=max(0.0, wait))
+        except FutureTimeout:
+            future.cancel()
+            return None
+        return outcome if outcome.seconds <= timeout and not outcome.live else None
+
+    def close(self) -> None:
+        """Drop what has not started; never wait for a running AWS call at exit."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+
+def _attempt(call: Callable[[], object]) -> Outcome:
+    started = time.monotonic()
+    try:
+        call()
+    except _SetupFailed:
+        return Outcome(None, time.monotonic() - started, live=True)
+    except BaseException as error:  # a skip or a failure is the outcome
+        return Outcome(error, time.monotonic() - started)
+    return Outcome(None, time.monotonic() - started)
+
+
+def start(config: pytest.Config, items: Iterable[pytest.Item]) -> Prefetch | None:
+    """Prefetch every eligible check among ``items``; None when none is."""
+    run = run_of(config)
+    prefetch = Prefetch(run.environment.concurrency)
+    for item in items:
+        arguments = _arguments(config, item)
+        if arguments is not None:
+            function = item.obj  # type: ignore[attr-defined]
+            prefetch.submit(item.nodeid, _bound(function, arguments))
+    if not len(prefetch):
+        prefetch.close()
+        return None
+    config.stash[PREFETCH_KEY] = prefetch
+    return prefetch
+
+
+def prefetch_of(config: pytest.Config) -> Prefetch | None:
+    """The run's prefetch, when one was started."""
+    return config.stash.get(PREFETCH_KEY, None)
+
+
+def _bound(
+    function: Callable[..., object], arguments: dict[str, Callable[[], Any]]
+) -> Callable[[], object]:
+    """The check with its arguments made first (in the pool: the deploy time is a call)."""
+
+    def call() -> object:
+        try:
+            values = {name: make() for name, make in arguments.items()}
+        except Exception as error:
+            raise _SetupFailed from error
+        return function(**values)
+
+    return call
+
+
+def _arguments(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]] | None:
+    """How to make each value pytest would pass the check, when every argument is a plugin
+    fixture whose value does not depend on the test's setup; None when it must run live."""
+    if not isinstance(item, pytest.Function):
+        return None
+    if any(item.get_closest_marker(marker) for marker in LIVE_MARKERS):
+        return None
+    names = getattr(getattr(item, "_fixtureinfo", None), "argnames", None)
+    if names is None:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    run = run_of(config)
+    values: dict[str, Callable[[], Any]] = {}
+    for name in names:
+        if name in RESOURCE_FIXTURES and name in params:
+            values[name] = _constant(params[name])
+        elif name in _RUN_VALUES:
+            values[name] = _constant(_RUN_VALUES[name](run))
+        elif name == "ohpen_deployed_at":
+            values[name] = lambda: deploy_time(config)
+        else:
+            return None
+    return values
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+_RUN_VALUES: dict[str, Callable[[Any], Any]] = {
+    "ohpen_aws": lambda run: run.clients,
+    "ohpen_where": lambda run: run.where,
+    "ohpen_env": lambda run: run.environment,
+    "ohpen_invoke_lambda": lambda run: run.settings.invoke_lambda,
+}
+"""The session fixtures a prefetched check may take, as the fixtures give them."""
