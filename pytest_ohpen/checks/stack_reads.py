@@ -36,7 +36,11 @@ def described_state_machines(
         try:
             with probing("state machine", machine, where, SFN_NOT_FOUND):
                 found.append(
-                    dict(sfn.describe_state_machine(stateMachineArn=state_machine_arn(machine, where)))
+                    dict(
+                        sfn.describe_state_machine(
+                            stateMachineArn=state_machine_arn(machine, where)
+                        )
+                    )
                 )
         except CheckFailed:
             continue

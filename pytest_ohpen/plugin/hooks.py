@@ -380,9 +380,7 @@ def _is_check(item: pytest.Item) -> bool:
 
 
 def _long_running(item: pytest.Item) -> bool:
-    return any(
-        item.get_closest_marker(m) for m in (PIPELINE_MARKER, DRILL_MARKER, BAKE_MARKER)
-    )
+    return any(item.get_closest_marker(m) for m in (PIPELINE_MARKER, DRILL_MARKER, BAKE_MARKER))
 
 
 def _worker_usage_error(config: pytest.Config, message: str) -> None:

@@ -74,7 +74,9 @@ def test_the_provisioned_stack_passes_smoke_and_bake(suites: pytest.Pytester) ->
         "test_bake.py::test_glue_job_duration[ohpen-transaction-etl-spark]",
     }
     lines = result.stdout.lines
-    missing = [test for test in passed if not any(line.startswith(f"{test} PASSED") for line in lines)]
+    missing = [
+        test for test in passed if not any(line.startswith(f"{test} PASSED") for line in lines)
+    ]
     assert not missing, result.stdout.str()
 
 

@@ -240,8 +240,8 @@ ERRORS = {
     "unknown resource kind": (
         RES + 'bukets = ["a-b-c"]',
         "[prod.resources] unknown key 'bukets'",
-        "valid keys: alarms, buckets, failure_topic, feeds, glue_jobs, lambdas, permissions, roles, "
-        "state_machines, tables",
+        "valid keys: alarms, buckets, failure_topic, feeds, glue_jobs, lambdas, permissions, "
+        "roles, state_machines, tables",
     ),
     "string for a bool": (VALID + 'emulated = "true"', "[prod] emulated:", "true or false"),
     "list of ints": (RES + "buckets = [1, 2]", "[prod.resources] buckets:", "list of names"),
