@@ -104,7 +104,7 @@ def parse_extra_needs(role: str, specs: tuple[str, ...]) -> list[Need]:
             raise ValueError(
                 f"permissions for role {role!r}: {spec!r}: the resource must be an ARN or *"
             )
-        needs.append(Need(words[0], resource, f"[permissions] of {_role_name(role)}"))
+        needs.append(Need(words[0], resource, f"[permissions] of {role_name_from(role)}"))
     return needs
 
 
@@ -121,7 +121,7 @@ def role_needs(
         state_machine_needs(m) for m in state_machines
     ]
     for owner, owned in derived:
-        if owner and _role_name(owner) == _role_name(role):
+        if owner and role_name_from(owner) == role_name_from(role):
             needs += owned
     return needs + list(extra)
 
@@ -131,7 +131,7 @@ def role_needs(
 
 def check_role_can_do_its_job(iam: Any, role: str, needs: list[Need], where: Where) -> None:
     """SimulatePrincipalPolicy: IAM allows the role every action it needs, on its resource."""
-    name = _role_name(role)
+    name = role_name_from(role)
     if not needs:
         return
     with probing("IAM role", name, where, IAM_NOT_FOUND):
@@ -184,7 +184,7 @@ def _simulated(iam: Any, arn: str, actions: list[str], resource: str) -> list[di
 # ---------------------------------------------------------------- helpers
 
 
-def _role_name(role: str) -> str:
+def role_name_from(role: str) -> str:
     """A role's name from its name or ARN (``arn:aws:iam::1:role/path/NAME``)."""
     return role.rsplit("/", 1)[-1] if role.startswith("arn:") else role
 

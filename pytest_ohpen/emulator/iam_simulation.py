@@ -207,4 +207,4 @@ def install() -> None:
     from moto.iam.responses import IamResponse
 
     if getattr(IamResponse, "simulate_principal_policy", None) is not _simulate_principal_policy:
-        setattr(IamResponse, "simulate_principal_policy", _simulate_principal_policy)
+        IamResponse.simulate_principal_policy = _simulate_principal_policy  # type: ignore[attr-defined]
