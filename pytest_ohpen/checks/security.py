@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -124,7 +125,8 @@ def check_kms_encryption(s3: Any, bucket: str, where: Where) -> None:
 
 
 def check_role_policies_least_privilege(iam: Any, role: str, where: Where) -> None:
-    """Every managed and inline policy of the role: no Allow of * on *, no Allow with NotAction."""
+    """Every managed and inline policy of the role: no Allow of * on *, with NotAction, of a
+    whole service (``s3:*``), of write or permissions actions or iam:PassRole on ``*``."""
     problems: list[str] = []
     for name, document in _role_policies(iam, role, where):
         problems += policy_problems(name, document)
@@ -132,8 +134,31 @@ def check_role_policies_least_privilege(iam: Any, role: str, where: Where) -> No
         raise CheckFailed(f"IAM role {role}: {'; '.join(problems)} {where}")
 
 
+ONLY_ON_EVERY_RESOURCE = frozenset(
+    {
+        # Actions AWS authorizes only on Resource "*" (no resource types in the Service
+        # Authorization Reference): granting them on "*" is the least privilege there is.
+        "cloudwatch:putmetricdata",
+        "xray:puttracesegments",
+        "xray:puttelemetryrecords",
+        # CloudWatch Logs delivery, which Step Functions logging needs on "*".
+        "logs:createlogdelivery",
+        "logs:updatelogdelivery",
+        "logs:deletelogdelivery",
+        "logs:putresourcepolicy",
+    }
+)
+SHOWN_ACTIONS = 5
+"""How many offending actions a phrase names before "and N more"."""
+
+
 def policy_problems(name: str, document: dict[str, Any]) -> list[str]:
-    """What makes the policy called ``name`` too broad, one phrase per kind of problem."""
+    """What makes the policy called ``name`` too broad, one phrase per kind of problem.
+
+    Deny statements are never a problem. Allow statements are: NotAction; ``*`` on ``*``;
+    a whole service (``s3:*``, or ``*`` on a scoped resource); write or permissions actions
+    (wildcards expanded with policyuniverse) or iam:PassRole on ``*``.
+    """
     problems: list[str] = []
     for statement in _statements(document):
         if statement.get("Effect") != "Allow":
@@ -141,9 +166,79 @@ def policy_problems(name: str, document: dict[str, Any]) -> list[str]:
         if "NotAction" in statement:
             excluded = ", ".join(_strings(statement["NotAction"]))
             problems.append(f"policy {name} allows with NotAction [{excluded}]")
-        if "*" in _strings(statement.get("Action")) and "*" in _strings(statement.get("Resource")):
+        actions = _strings(statement.get("Action"))
+        resources = _strings(statement.get("Resource")) or (
+            ["*"] if "NotResource" in statement else []
+        )
+        on_everything = "*" in resources or "NotResource" in statement
+        if "*" in actions and "*" in resources:
             problems.append(f"policy {name} allows every action on every resource")
+            continue
+        if "*" in actions:
+            problems.append(f"policy {name} allows every action on {_few(resources)}")
+        services = [a for a in actions if a.endswith(":*")]
+        if services:
+            problems.append(
+                f"policy {name} allows whole services {_few(services)} on {_few(resources)}"
+            )
+        services.append("*")
+        if on_everything:
+            problems += _broad_on_everything(name, [a for a in actions if a not in services])
     return list(dict.fromkeys(problems))
+
+
+def _broad_on_everything(name: str, actions: list[str]) -> list[str]:
+    """Phrases for the actions an Allow grants on Resource "*" that need a narrower one."""
+    if not actions:
+        return []
+    from policyuniverse.action_categories import (  # type: ignore[import-untyped]
+        categories_for_actions,
+    )
+    from policyuniverse.expander_minimizer import (  # type: ignore[import-untyped]
+        get_actions_from_statement,
+    )
+
+    granted = set(get_actions_from_statement({"Action": actions}))
+    expanded = sorted(granted - ONLY_ON_EVERY_RESOURCE)
+    by_kind: dict[str, list[str]] = {"Write": [], "Permissions": []}
+    for action in expanded:
+        for kind in categories_for_actions([action]).get(action.split(":")[0], set()):
+            if kind in by_kind and action != "iam:passrole":
+                by_kind[kind].append(_display(action))
+    problems = []
+    if "iam:passrole" in expanded:
+        problems.append(f"policy {name} allows iam:PassRole on * (any role)")
+    if by_kind["Write"]:
+        problems.append(f"policy {name} allows write actions on *: {_few(by_kind['Write'])}")
+    if by_kind["Permissions"]:
+        problems.append(
+            f"policy {name} allows permissions-management actions on *: "
+            f"{_few(by_kind['Permissions'])}"
+        )
+    return problems
+
+
+def _few(items: list[str]) -> str:
+    """``a, b, c`` or ``a, b, c, d, e and 7 more``."""
+    shown = ", ".join(items[:SHOWN_ACTIONS])
+    rest = len(items) - SHOWN_ACTIONS
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+@cache
+def _action_names() -> dict[str, str]:
+    """policyuniverse's lower-case action names to AWS's spelling (``s3:PutObject``)."""
+    import policyuniverse  # type: ignore[import-untyped]
+
+    return {
+        f"{service['prefix']}:{action.lower()}": f"{service['prefix']}:{action}"
+        for service in policyuniverse.service_data.values()
+        for action in service["actions"]
+    }
+
+
+def _display(action: str) -> str:
+    return _action_names().get(action, action)
 
 
 def _role_policies(iam: Any, role: str, where: Where) -> Iterator[tuple[str, dict[str, Any]]]:

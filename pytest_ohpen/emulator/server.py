@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.emulator.faults import Fault, inject
+from pytest_ohpen.emulator.iam_simulation import install as install_iam_simulation
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
@@ -60,6 +61,7 @@ class EmbeddedAccount:
                 f"{self.env.source}: [{self.env.name}] emulated = true needs moto's server: "
                 "pip install 'pytest-ohpen[emulator]'"
             ) from None
+        install_iam_simulation()  # moto 5.2.5 has no SimulatePrincipalPolicy
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
