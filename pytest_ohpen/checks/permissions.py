@@ -10,7 +10,6 @@ machine's Task states (pure functions below). IAM's own policy simulator
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ S3_SDK_ACTIONS = {
     "listObjectsV2": ("s3:ListBucket", False),
 }
 """Step Functions' S3 SDK integrations: the IAM action, and whether it acts on an object."""
-ACTION_PATTERN = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -87,25 +85,6 @@ def state_machine_needs(described: dict[str, Any]) -> tuple[str, list[Need]]:
         why = f"state machine {name} state {state_name}"
         needs += _task_needs(state, region, account, why)
     return str(described.get("roleArn", "")), needs
-
-
-def parse_extra_needs(role: str, specs: tuple[str, ...]) -> list[Need]:
-    """The environment's ``"ACTION [RESOURCE]"`` strings for ``role`` (resource default ``*``)."""
-    needs = []
-    for spec in specs:
-        words = str(spec).split()
-        if not 1 <= len(words) <= 2 or not ACTION_PATTERN.match(words[0]):
-            raise ValueError(
-                f"permissions for role {role!r}: {spec!r} is not 'ACTION [RESOURCE]' with one "
-                "concrete action (e.g. 's3:GetObject arn:aws:s3:::ohpen-bronze/*')"
-            )
-        resource = words[1] if len(words) == 2 else "*"
-        if resource != "*" and not resource.startswith("arn:"):
-            raise ValueError(
-                f"permissions for role {role!r}: {spec!r}: the resource must be an ARN or *"
-            )
-        needs.append(Need(words[0], resource, f"[permissions] of {role_name_from(role)}"))
-    return needs
 
 
 def role_needs(

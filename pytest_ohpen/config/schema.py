@@ -92,8 +92,8 @@ CloudFormation's rollback triggers allow up to 180."""
 DURATION_FACTOR = Range(1, 100, unit="a factor")
 """How much slower than its baseline a run may be before it fails
 (``duration_regression_factor``)."""
-PERMISSION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+")
-"""An IAM action as a policy names it: ``service:Action``, wildcards allowed."""
+PERMISSION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
+"""One concrete IAM action, ``service:Action``: IAM's simulator judges actions, not patterns."""
 
 
 def within(bounds: Range) -> Check:
@@ -188,7 +188,10 @@ def permissions(value: Any) -> str | None:
         for spec in specs:
             action, _, resource = spec.strip().partition(" ")
             if not PERMISSION.fullmatch(action):
-                return f"{role}: {spec!r}: the action must be service:Action, e.g. {example}"
+                return (
+                    f"{role}: {spec!r}: the action must be one service:Action (no wildcard), "
+                    f"e.g. {example}"
+                )
             resource = resource.strip()
             if resource and resource != "*" and not resource.startswith("arn:"):
                 return f"{role}: {spec!r}: the resource must be an ARN or *, e.g. {example}"

@@ -75,8 +75,12 @@ def test_the_keys_load_to_typed_values(tmp_path: Path) -> None:
         ("bake_minutes = 181\n", "[prod] bake_minutes: must be a number of minutes from 0 to 180"),
         (
             f'{ROLES}[prod.resources.permissions]\n"etl-role" = ["GetObject"]\n',
-            "[prod.resources] permissions: etl-role: 'GetObject': the action must be "
-            "service:Action",
+            "[prod.resources] permissions: etl-role: 'GetObject': the action must be one "
+            "service:Action (no wildcard)",
+        ),
+        (
+            f'{ROLES}[prod.resources.permissions]\n"etl-role" = ["s3:Get* arn:aws:s3:::b/*"]\n',
+            "'s3:Get* arn:aws:s3:::b/*': the action must be one service:Action (no wildcard)",
         ),
         (
             f'{ROLES}[prod.resources.permissions]\n"etl-role" = ["s3:GetObject bucket/*"]\n',

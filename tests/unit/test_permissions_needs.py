@@ -12,7 +12,6 @@ import pytest
 from pytest_ohpen.checks.permissions import (
     Need,
     glue_job_needs,
-    parse_extra_needs,
     role_needs,
     state_machine_needs,
 )
@@ -260,29 +259,6 @@ def test_lambda_function_names_become_arns(name: str, arn: str) -> None:
         },
     }
     assert [n.resource for n in state_machine_needs(_described(definition))[1]] == [arn]
-
-
-def test_extra_needs_are_parsed_with_star_by_default() -> None:
-    assert parse_extra_needs(
-        GLUE_ROLE, ("kms:Decrypt arn:aws:kms:eu-west-1:1:key/k", "cloudwatch:PutMetricData")
-    ) == [
-        Need(
-            "kms:Decrypt",
-            "arn:aws:kms:eu-west-1:1:key/k",
-            "[permissions] of ohpen-transaction-etl-spark-role",
-        ),
-        Need("cloudwatch:PutMetricData", "*", "[permissions] of ohpen-transaction-etl-spark-role"),
-    ]
-
-
-@pytest.mark.parametrize(
-    "spec",
-    ["", "s3:GetObject arn:aws:s3:::b/* extra", "GetObject *", "s3:Get* *", "s3:GetObject bucket"],
-)
-def test_a_bad_extra_need_names_the_spec(spec: str) -> None:
-    with pytest.raises(ValueError, match="permissions for role 'r'") as raised:
-        parse_extra_needs("r", ("s3:GetObject", spec))
-    assert repr(spec) in str(raised.value)
 
 
 def test_role_needs_gathers_what_runs_as_the_role_by_name_or_arn() -> None:
