@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.emulator import glue_runs
 from pytest_ohpen.emulator.faults import Fault, inject
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
@@ -60,6 +61,7 @@ class EmbeddedAccount:
                 f"{self.env.source}: [{self.env.name}] emulated = true needs moto's server: "
                 "pip install 'pytest-ohpen[emulator]'"
             ) from None
+        glue_runs.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
