@@ -97,17 +97,24 @@ def seed_runs(
     end: datetime | None = None,
 ) -> list[str]:
     """Add SUCCEEDED runs of ``durations`` seconds (oldest first) to ``job`` in moto's
-    in-process backend, the newest completing at ``end`` (default now); their run ids.
-
-    LookupError when the job does not exist there."""
+    in-process backend, one a day, the newest completing at ``end`` (default now); their
+    run ids. They must be newer than the job's runs so far (the newest run is the one a
+    check judges): ValueError otherwise. LookupError when the job does not exist there."""
     from moto.glue.models import FakeJobRun, glue_backends
 
     install()
     found = glue_backends[account_id][region].jobs.get(job)
     if found is None:
         raise LookupError(f"Glue job {job}: not found in account {account_id} {region}")
+    times = run_times(durations, _naive_utc(end or _utcnow()))
+    newest = max((run.started_on for run in found.job_runs), default=None)
+    if times and newest is not None and times[0][0] <= newest:
+        raise ValueError(
+            f"Glue job {job}: seeded runs would start before its newest run ({newest:%F %T}); "
+            "give an end later than that"
+        )
     ids = []
-    for started, completed in run_times(durations, _naive_utc(end or _utcnow())):
+    for started, completed in times:
         run = FakeJobRun(
             job_name=job,
             arguments=dict(found.default_arguments or {}),
