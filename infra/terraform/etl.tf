@@ -48,6 +48,12 @@ resource "aws_glue_job" "etl" {
   number_of_workers = 2
   timeout           = 60
 
+  # Where the job reads and writes (the IAM checks hold its role's policy to these).
+  default_arguments = {
+    "--input_path"  = "s3://${local.bronze_name}/transactions/"
+    "--output_path" = "s3://${local.silver_name}/transactions/"
+  }
+
   command {
     name            = "glueetl"
     python_version  = "3"

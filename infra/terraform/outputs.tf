@@ -10,3 +10,7 @@ output "bucket_arns" {
 output "state_machine_arns" {
   value = { for name, machine in aws_sfn_state_machine.pipeline : name => machine.arn }
 }
+
+output "tables" {
+  value = { for name, table in aws_glue_catalog_table.silver : name => table.arn }
+}

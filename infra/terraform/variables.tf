@@ -28,6 +28,17 @@ variable "lambdas" {
   default     = ["ohpen-read-run-summary"]
 }
 
+variable "tables" {
+  description = "The Glue Data Catalog tables (\"database.table\"), their files in the silver bucket."
+  type        = list(string)
+  default     = ["silver.transactions"]
+
+  validation {
+    condition     = alltrue([for t in var.tables : length(split(".", t)) == 2])
+    error_message = "Each table is named \"database.table\"."
+  }
+}
+
 variable "failure_topic" {
   description = "The SNS topic failures are published to."
   type        = string

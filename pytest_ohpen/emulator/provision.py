@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pytest_ohpen.emulator.backend import create_backend
+from pytest_ohpen.emulator.glue_runs import seed_history
 from pytest_ohpen.emulator.history import History, history_key, load, record, reset_account, save
 from pytest_ohpen.emulator.stack import Stack
 
@@ -43,6 +44,7 @@ def provision(clients: AwsClients, stack: Stack) -> bool:
     for layer in clients.env.data.values():
         if layer.bucket in stack.buckets:
             _data_runs(clients.client("s3"), layer.bucket, layer.prefix)
+    seed_history(clients.env.account_id, clients.env.region, stack.glue_jobs)
     return recorded_now
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.emulator import glue_runs
+from pytest_ohpen.emulator.alarm_history import install as install_alarm_history
 from pytest_ohpen.emulator.faults import Fault, inject
 from pytest_ohpen.emulator.iam_simulation import install as install_iam_simulation
 from pytest_ohpen.emulator.provision import provision
@@ -61,7 +63,10 @@ class EmbeddedAccount:
                 f"{self.env.source}: [{self.env.name}] emulated = true needs moto's server: "
                 "pip install 'pytest-ohpen[emulator]'"
             ) from None
-        install_iam_simulation()  # moto 5.2.5 has no SimulatePrincipalPolicy
+        # What moto 5.2.5 lacks and the checks read, added to its responses in this process.
+        install_iam_simulation()  # IAM SimulatePrincipalPolicy
+        install_alarm_history()  # CloudWatch DescribeAlarmHistory
+        glue_runs.install()  # Glue job runs that take time (CompletedOn, ExecutionTime)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()

@@ -34,6 +34,8 @@ class Stack:
     alarms: tuple[str, ...] = ALARMS
     state_key: str = STATE_KEY
     lock_table: str | None = None
+    tables: tuple[str, ...] = ()
+    """Glue Data Catalog tables, "database.table"."""
     omitted: tuple[str, ...] = ()
     """The names ``--emulator-omit`` left out (the account is built without them)."""
 
@@ -52,6 +54,7 @@ class Stack:
             alarms=r.alarms or ALARMS,
             state_key=tf.state_key if tf else STATE_KEY,
             lock_table=tf.lock_table if tf else None,
+            tables=tuple(getattr(r, "tables", ())),
         )
 
     def names(self) -> tuple[str, ...]:
@@ -62,6 +65,7 @@ class Stack:
             *self.glue_jobs,
             *self.state_machines,
             *self.lambdas,
+            *self.tables,
             *singles,
             *self.alarms,
         )
@@ -86,6 +90,7 @@ class Stack:
             glue_jobs=keep(self.glue_jobs),
             state_machines=keep(self.state_machines),
             lambdas=keep(self.lambdas),
+            tables=keep(self.tables),
             state_bucket=None if self.state_bucket in gone else self.state_bucket,
             failure_topic=None if self.failure_topic in gone else self.failure_topic,
             lock_table=None if self.lock_table in gone else self.lock_table,

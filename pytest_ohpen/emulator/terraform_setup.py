@@ -109,6 +109,7 @@ def stack_variables(env: Environment) -> dict[str, str]:
         "glue_jobs": list(r.glue_jobs),
         "state_machines": list(r.state_machines),
         "lambdas": list(r.lambdas),
+        "tables": list(getattr(r, "tables", ())),
         "failure_topic": r.failure_topic or FAILURE_TOPIC,
         "alarms": list(r.alarms or ALARMS),
     }

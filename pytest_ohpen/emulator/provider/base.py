@@ -131,6 +131,11 @@ class AwsResource(Resource):
         return self._clients
 
     @classmethod
+    def omit_name(cls, attributes: State) -> str:
+        """The name ``--emulator-omit`` gives this resource (its ``name_key`` unless told)."""
+        return str(attributes.get(cls.name_key) or "")
+
+    @classmethod
     def get_name(cls) -> str:
         return cls.type_name.removeprefix("aws_")
 

@@ -8,7 +8,15 @@ from tf.iface import Provider
 from tf.schema import Schema
 from tf.utils import Diagnostics
 
-from pytest_ohpen.emulator.provider import alerting, glue, iam, lambda_, pipeline, s3
+from pytest_ohpen.emulator.provider import (
+    alerting,
+    glue,
+    glue_catalog,
+    iam,
+    lambda_,
+    pipeline,
+    s3,
+)
 from pytest_ohpen.emulator.provider.base import AwsResource, ProviderError, loopback_endpoint
 from pytest_ohpen.emulator.provider.base import attr as _attr
 
@@ -16,6 +24,7 @@ RESOURCE_TYPES: tuple[type[AwsResource], ...] = (
     *s3.RESOURCES,
     *iam.RESOURCES,
     *glue.RESOURCES,
+    *glue_catalog.RESOURCES,
     *lambda_.RESOURCES,
     *pipeline.RESOURCES,
     *alerting.RESOURCES,

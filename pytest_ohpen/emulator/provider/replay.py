@@ -45,7 +45,7 @@ def skipped(kind: type[AwsResource], attributes: dict[str, Any], skip: set[str])
     names (or is the ARN or URL of) something left out."""
     if not skip:
         return False
-    if attributes.get(kind.name_key) in skip:
+    if attributes.get(kind.name_key) in skip or kind.omit_name(attributes) in skip:
         return True
     for value in attributes.values():
         if isinstance(value, str) and value:
