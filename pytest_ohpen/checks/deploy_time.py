@@ -24,7 +24,7 @@ def state_written_at(s3: Any, bucket: str, key: str, where: Where) -> datetime:
         raise CheckFailed(
             f"{failure}; the deploy's time is read from the state object's LastModified"
         ) from None
-    moment = head["LastModified"]
+    moment: datetime = head["LastModified"]
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

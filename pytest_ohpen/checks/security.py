@@ -28,7 +28,6 @@ PUBLIC_ACCESS_SETTINGS = (
     "BlockPublicPolicy",
     "RestrictPublicBuckets",
 )
-KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
 
 
 # ---------------------------------------------------------------- S3
@@ -95,30 +94,6 @@ def check_versioning_enabled(s3: Any, bucket: str, where: Where) -> None:
     if status != "Enabled":
         found = f"{status}, expected Enabled" if status else "not enabled"
         raise CheckFailed(f"bucket {bucket}: versioning {found} {where}")
-
-
-def check_kms_encryption(s3: Any, bucket: str, where: Where) -> None:
-    """GetBucketEncryption: default encryption is SSE-KMS (or DSSE-KMS), not SSE-S3."""
-    answer = _unless_absent(
-        "bucket",
-        bucket,
-        where,
-        BUCKET_NOT_FOUND,
-        "ServerSideEncryptionConfigurationNotFoundError",
-        lambda: s3.get_bucket_encryption(Bucket=bucket, ExpectedBucketOwner=where.account_id),
-    )
-    rules = (answer or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-    algorithms = [
-        str(rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "none"))
-        for rule in rules
-    ]
-    if not algorithms:
-        raise CheckFailed(f"bucket {bucket}: no default encryption {where}")
-    weak = [algorithm for algorithm in algorithms if algorithm not in KMS_ALGORITHMS]
-    if weak:
-        raise CheckFailed(
-            f"bucket {bucket}: default encryption {', '.join(weak)}, expected SSE-KMS {where}"
-        )
 
 
 # ---------------------------------------------------------------- IAM

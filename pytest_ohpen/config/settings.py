@@ -37,8 +37,10 @@ HELP = {
     "emulator_omit": "embedded account only: provision everything but this resource "
     "(repeatable), to see a red run",
     "emulator_fault": "embedded account only: provision with this fault, NAME or NAME=RESOURCE "
-    "(repeatable): failing-pipeline, alarm-actions-disabled, public-bucket, wildcard-policy, "
-    "drifted-glue-job",
+    "(repeatable): glue-script-missing, glue-role-untrusted, etl-permission-denied, "
+    "state-machine-bad-reference, schema-breaking-change, lambda-errors, "
+    "glue-duration-regression, alarm-firing, service-wildcard-policy, encryption-changed, "
+    "failing-pipeline, alarm-actions-disabled, public-bucket, wildcard-policy, drifted-glue-job",
     "target_state_version": "post-rollback: the state version whose configuration must be "
     "live again: a version id, 'latest' or 'previous' (default: the newest known-good mark)",
     "drill_fault": "the rollback drill's fault to inject: wrong-iam-policy, deleted-glue-job, "

@@ -1,5 +1,6 @@
 """Faults the embedded account can be provisioned with (``--emulator-fault NAME[=RESOURCE]``),
-so each post-rollback check can be seen failing for the reason it exists.
+so each check can be seen failing for the reason it exists: the post-rollback ones here,
+the playbook's failures in ``faults_glue``, ``faults_iam`` and ``faults_ops``.
 
 Each fault changes one thing after the stack is provisioned; RESOURCE picks which
 resource (default: the first of its kind).
@@ -100,6 +101,14 @@ FAULTS: dict[str, Fault] = {
         "the Glue job runs 10 workers, unlike its state", "glue_jobs", _drifted_glue_job
     ),
 }
+
+
+# The playbook's failures (issue 13), one module per area; they import Fault from here.
+from pytest_ohpen.emulator.faults_glue import FAULTS as _GLUE  # noqa: E402
+from pytest_ohpen.emulator.faults_iam import FAULTS as _IAM  # noqa: E402
+from pytest_ohpen.emulator.faults_ops import FAULTS as _OPS  # noqa: E402
+
+FAULTS.update({**_GLUE, **_IAM, **_OPS})
 
 
 def _candidates(stack: Stack, kind: str) -> tuple[str, ...]:

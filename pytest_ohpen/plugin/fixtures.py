@@ -157,11 +157,11 @@ def deploy_time(config: pytest.Config) -> datetime | None:
                     )
                 )
                 config.stash[_DEPLOY_TIME] = (found, None)
-            except Exception as error:
-                config.stash[_DEPLOY_TIME] = (None, error)
-        found, error = config.stash[_DEPLOY_TIME]
-    if error is not None:
-        raise error
+            except Exception as problem:
+                config.stash[_DEPLOY_TIME] = (None, problem)
+        found, failed = config.stash[_DEPLOY_TIME]
+    if failed is not None:
+        raise failed
     return found
 
 

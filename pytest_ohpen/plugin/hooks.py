@@ -318,7 +318,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     deadline = deadline_of(pyfuncitem.config)
     marker = pyfuncitem.get_closest_marker("timeout")
     timeout = float(marker.args[0]) if marker and marker.args else float("inf")
-    wait = deadline.remaining if deadline is not None else timeout
+    wait = deadline.remaining() if deadline is not None else timeout
     outcome = prefetch.take(pyfuncitem.nodeid, min(wait, timeout), timeout)
     if outcome is None:
         return None

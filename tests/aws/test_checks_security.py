@@ -23,8 +23,8 @@ from conftest import moto_clients
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks import CheckFailed, Where
+from pytest_ohpen.checks.encryption import check_bucket_encryption
 from pytest_ohpen.checks.security import (
-    check_kms_encryption,
     check_lambda_policy_no_public_principal,
     check_public_access_blocked,
     check_role_policies_least_privilege,
@@ -79,7 +79,7 @@ S3_CHECKS: dict[str, Callable[[Any, str, Where], None]] = {
     "public access": check_public_access_blocked,
     "tls": check_tls_only,
     "versioning": check_versioning_enabled,
-    "kms": check_kms_encryption,
+    "kms": lambda s3, bucket, where: check_bucket_encryption(s3, bucket, True, None, False, where),
 }
 
 
@@ -200,14 +200,14 @@ def test_kms_default_encryption_passes(aws: AwsClients, algorithm: str) -> None:
     s3 = aws.client("s3")
     _bucket(s3)
     _encryption(s3, algorithm)
-    check_kms_encryption(s3, BUCKET, WHERE)
+    check_bucket_encryption(s3, BUCKET, True, None, False, WHERE)
 
 
 def test_sse_s3_default_encryption_fails(aws: AwsClients) -> None:
     s3 = aws.client("s3")
     _bucket(s3)
     _encryption(s3, "AES256")
-    message = _failure(lambda: check_kms_encryption(s3, BUCKET, WHERE))
+    message = _failure(lambda: check_bucket_encryption(s3, BUCKET, True, None, False, WHERE))
     assert message == f"bucket {BUCKET}: default encryption AES256, expected SSE-KMS {AT}"
 
 
@@ -215,7 +215,7 @@ def test_bucket_without_default_encryption_fails(aws: AwsClients) -> None:
     # moto, unlike AWS since 2023, keeps a bucket without any default encryption.
     s3 = aws.client("s3")
     _bucket(s3)
-    message = _failure(lambda: check_kms_encryption(s3, BUCKET, WHERE))
+    message = _failure(lambda: check_bucket_encryption(s3, BUCKET, True, None, False, WHERE))
     assert message == f"bucket {BUCKET}: no default encryption {AT}"
 
 
