@@ -67,11 +67,16 @@ def check_lambda_no_errors(
     start = _as_utc(since)
     period = metric_period(start, end, end)
     queries = [_query(ident, metric, function, period) for ident, metric in _METRICS]
+    # Datapoints are stamped with the start of their minute: the deploy's own minute counts
+    # (an error 15 s after a deploy at 10:00:30 is stamped 10:00:00), and the window is never
+    # empty (CloudWatch refuses StartTime == EndTime right after a deploy).
+    first_minute = start.replace(second=0, microsecond=0)
+    end = max(end, first_minute + timedelta(seconds=period))
     results: list[dict[str, Any]] = []
     with probing("Lambda", function, where, frozenset()):
         for page in cloudwatch.get_paginator("get_metric_data").paginate(
             MetricDataQueries=queries,
-            StartTime=start,
+            StartTime=first_minute,
             EndTime=end,
             ScanBy="TimestampAscending",
         ):

@@ -9,10 +9,12 @@ resource (default: the first of its kind).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from pytest_ohpen.aws.clients import AwsClients
+from pytest_ohpen.emulator.fault import Fault
+from pytest_ohpen.emulator.faults_glue import FAULTS as GLUE_FAULTS
+from pytest_ohpen.emulator.faults_iam import FAULTS as IAM_FAULTS
+from pytest_ohpen.emulator.faults_ops import FAULTS as OPS_FAULTS
 from pytest_ohpen.emulator.stack import Stack, role_name
 from pytest_ohpen.errors import ConfigError
 
@@ -28,15 +30,6 @@ FAILING_DEFINITION = {
         },
     },
 }
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A named fault: what it breaks, of which kind, and how."""
-
-    description: str
-    kind: str
-    inject: Callable[[AwsClients, Stack, str], None]
 
 
 def _failing_pipeline(clients: AwsClients, stack: Stack, machine: str) -> None:
@@ -103,12 +96,7 @@ FAULTS: dict[str, Fault] = {
 }
 
 
-# The playbook's failures (issue 13), one module per area; they import Fault from here.
-from pytest_ohpen.emulator.faults_glue import FAULTS as _GLUE  # noqa: E402
-from pytest_ohpen.emulator.faults_iam import FAULTS as _IAM  # noqa: E402
-from pytest_ohpen.emulator.faults_ops import FAULTS as _OPS  # noqa: E402
-
-FAULTS.update({**_GLUE, **_IAM, **_OPS})
+FAULTS.update({**GLUE_FAULTS, **IAM_FAULTS, **OPS_FAULTS})  # the playbook's failures
 
 
 def _candidates(stack: Stack, kind: str) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks.catalog import split_table
 from pytest_ohpen.checks.durations import glue_run_seconds
 from pytest_ohpen.checks.glue import role_name, split_s3_url
-from pytest_ohpen.emulator.faults import Fault
+from pytest_ohpen.emulator.fault import Fault
 from pytest_ohpen.emulator.glue_runs import HISTORY, seed_runs
 from pytest_ohpen.emulator.stack import Stack
 

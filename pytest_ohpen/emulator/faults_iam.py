@@ -9,7 +9,7 @@ import json
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.checks.permissions import glue_job_needs, role_name_from
-from pytest_ohpen.emulator.faults import Fault
+from pytest_ohpen.emulator.fault import Fault
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pytest_ohpen.aws.clients import AwsClients
-from pytest_ohpen.emulator.faults import Fault
+from pytest_ohpen.emulator.fault import Fault
 from pytest_ohpen.emulator.stack import Stack
 
 MISSING_SUFFIX = "-missing"

@@ -13,7 +13,8 @@ from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.emulator import glue_runs
 from pytest_ohpen.emulator.alarm_history import install as install_alarm_history
-from pytest_ohpen.emulator.faults import Fault, inject
+from pytest_ohpen.emulator.fault import Fault
+from pytest_ohpen.emulator.faults import inject
 from pytest_ohpen.emulator.iam_simulation import install as install_iam_simulation
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack

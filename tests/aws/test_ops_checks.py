@@ -223,8 +223,26 @@ def test_errors_since_the_deploy_fail_with_how_many_invocations_failed(stack: Aw
     )
     assert message == (
         f"Lambda {LAMBDA}: 7 errors since the deploy at {since:%Y-%m-%dT%H:%M:%SZ} "
-        f"(7 of 9 invocations failed, first at {first:%Y-%m-%dT%H:%M:%SZ}) {AT}"
+        f"(7 of 9 invocations failed, first at {first:%Y-%m-%dT%H:%M:00Z}) {AT}"
+    )  # CloudWatch stamps a datapoint with the start of its minute
+
+
+def test_errors_in_the_deploys_own_minute_count_and_a_deploy_just_now_is_no_error(
+    stack: AwsClients,
+) -> None:
+    """A deploy at hh:mm:30 and an error at hh:mm:45 (stamped hh:mm:00) is an error since the
+    deploy; a check right after the deploy (StartTime == EndTime) is a valid query."""
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    _metric(stack, "Errors", 2, minute + timedelta(seconds=45))
+    deployed = minute + timedelta(seconds=30)
+    message = _failure(
+        lambda: check_lambda_no_errors(
+            stack.client("cloudwatch"), LAMBDA, deployed, WHERE, now=deployed
+        )
     )
+    assert message.startswith(f"Lambda {LAMBDA}: 2 errors since the deploy at ")
+    quiet = datetime.now(UTC)
+    check_lambda_no_errors(stack.client("cloudwatch"), "other-function", quiet, WHERE, now=quiet)
 
 
 def test_a_long_bake_reads_wider_periods(stack: AwsClients) -> None:
