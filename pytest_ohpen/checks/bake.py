@@ -65,8 +65,8 @@ def watch_alarm(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Until the window ends, look every ``poll_seconds`` at the alarm's state and its
-    history since the window started; fail at the first ALARM seen within the window.
-    When the window has already ended, look once."""
+    history since the deploy (the window's start); fail at the first ALARM seen. When the
+    window has already ended, look once."""
     while True:
         now = _utc(clock())
         _look(cloudwatch, alarm, window, where)
@@ -93,37 +93,37 @@ def _look(cloudwatch: Any, alarm: str, window: BakeWindow, where: Where) -> None
             )
             for item in page.get("AlarmHistoryItems", [])
         ]
-    span = f"({_iso(start)} to {_iso(end)})"
-    fired = [(at, reason) for at, reason in alarm_entries(items, start) if at <= end]
+    span = f"(bake window {_iso(start)} to {_iso(end)})"
+    # Everything since the deploy counts, also past the window's end when the look comes
+    # later: an alarm that fired after the deploy, or is in ALARM now, is never a pass.
+    fired = alarm_entries(items, start)
     if fired:
         at, reason = fired[0]
         raise CheckFailed(
-            f"alarm {alarm}: went into ALARM at {_iso(at)}, {_into(start, at)} "
-            f"the bake window {span}: {reason} {where}"
+            f"alarm {alarm}: went into ALARM at {_iso(at)}, {_into(start, at)} the deploy "
+            f"{span}: {reason} {where}"
         )
     state = described[0]
     if state.get("StateValue") != "ALARM":
         return
     since = state.get("StateUpdatedTimestamp")
     since = _utc(since) if isinstance(since, datetime) else None
-    if since is not None and since > end:
-        return  # it fired after the window: the next deploy's business
     reason = one_line(str(state.get("StateReason") or "no reason given"))
     if since is not None and since >= start:
         raise CheckFailed(
-            f"alarm {alarm}: went into ALARM at {_iso(since)}, {_into(start, since)} "
-            f"the bake window {span}: {reason} {where}"
+            f"alarm {alarm}: went into ALARM at {_iso(since)}, {_into(start, since)} the "
+            f"deploy {span}: {reason} {where}"
         )
     shown = _iso(since) if since else "an unknown time"
     raise CheckFailed(
-        f"alarm {alarm}: in ALARM since {shown} (before the bake window ended; "
-        f"window {_iso(start)} to {_iso(end)}): {reason} {where}"
+        f"alarm {alarm}: in ALARM since {shown}, before the deploy, and still {span}: "
+        f"{reason} {where}"
     )
 
 
 def _into(start: datetime, at: datetime) -> str:
     minutes = int((at - start).total_seconds() // 60)
-    return "under a minute into" if minutes < 1 else f"{minutes} min into"
+    return "under a minute after" if minutes < 1 else f"{minutes} min after"
 
 
 def _utc(moment: datetime) -> datetime:

@@ -373,8 +373,8 @@ def test_an_alarm_that_fired_and_recovered_fails_from_its_history(stack: AwsClie
     window = BakeWindow(before - timedelta(minutes=3), datetime.now(UTC))
     message = _failure(lambda: watch_alarm(cloudwatch, ALARM, window, WHERE, poll_seconds=0.2))
     assert re.fullmatch(
-        f"alarm {ALARM}: went into ALARM at {ISO}, 3 min into the bake window "
-        f"\\({ISO} to {ISO}\\): spike {AT}",
+        f"alarm {ALARM}: went into ALARM at {ISO}, 3 min after the deploy "
+        f"\\(bake window {ISO} to {ISO}\\): spike {AT}",
         message,
     )
 
@@ -452,8 +452,8 @@ def _matches(template: str, message: str) -> bool:
         (
             "alarm-firing",
             {
-                "bake": f"alarm {ALARM}: went into ALARM at {T}, 5 min into the bake window "
-                f"({T} to {T}): Threshold Crossed: injected by --emulator-fault "
+                "bake": f"alarm {ALARM}: went into ALARM at {T}, 5 min after the deploy "
+                f"(bake window {T} to {T}): Threshold Crossed: injected by --emulator-fault "
                 f"alarm-firing {AT}",
                 "alarm operational": f"alarm {ALARM}: in ALARM since {T}: Threshold Crossed: "
                 f"injected by --emulator-fault alarm-firing {AT}",

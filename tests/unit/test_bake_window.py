@@ -174,8 +174,8 @@ def test_the_first_alarm_in_the_window_fails_when_it_is_seen() -> None:
     with pytest.raises(CheckFailed) as failed:
         _watch(cloudwatch, clock)
     assert str(failed.value) == (
-        f"alarm {ALARM}: went into ALARM at 2026-12-02T10:03:20Z, 3 min into the bake window "
-        f"{SPAN}: Threshold Crossed: 1 datapoint [2.0] {AT}"
+        f"alarm {ALARM}: went into ALARM at 2026-12-02T10:03:20Z, 3 min after the deploy "
+        f"(bake window {SPAN[1:]}: Threshold Crossed: 1 datapoint [2.0] {AT}"
     )
     assert clock.now == START + timedelta(minutes=4)
 
@@ -186,7 +186,9 @@ def test_an_alarm_that_fired_and_recovered_between_two_looks_fails_from_its_hist
         (START + timedelta(minutes=10, seconds=5), "ALARM", "spike"),
         (START + timedelta(minutes=10, seconds=40), "OK", "recovered"),
     ]
-    with pytest.raises(CheckFailed, match=r"went into ALARM at 2026-12-02T10:10:05Z, 10 min into"):
+    with pytest.raises(
+        CheckFailed, match=r"went into ALARM at 2026-12-02T10:10:05Z, 10 min after the deploy"
+    ):
         _watch(FakeCloudWatch(clock, events), clock)
 
 
@@ -196,8 +198,8 @@ def test_an_alarm_already_firing_when_the_window_opens() -> None:
     with pytest.raises(CheckFailed) as failed:
         _watch(FakeCloudWatch(clock, events), clock)
     assert str(failed.value) == (
-        f"alarm {ALARM}: in ALARM since 2026-12-02T09:55:00Z (before the bake window ended; "
-        f"window 2026-12-02T10:00:00Z to 2026-12-02T10:30:00Z): still failing {AT}"
+        f"alarm {ALARM}: in ALARM since 2026-12-02T09:55:00Z, before the deploy, and still "
+        f"(bake window 2026-12-02T10:00:00Z to 2026-12-02T10:30:00Z): still failing {AT}"
     )
     assert clock.sleeps == []
 
@@ -205,14 +207,18 @@ def test_an_alarm_already_firing_when_the_window_opens() -> None:
 def test_an_alarm_in_the_first_minute_says_so() -> None:
     clock = Clock(START + timedelta(minutes=1))
     events = [(START + timedelta(seconds=20), "ALARM", "early")]
-    with pytest.raises(CheckFailed, match="under a minute into the bake window"):
+    with pytest.raises(CheckFailed, match="under a minute after the deploy"):
         _watch(FakeCloudWatch(clock, events), clock)
 
 
-def test_an_alarm_after_the_window_is_not_this_deploys() -> None:
+def test_an_alarm_seen_after_the_window_ended_still_fails() -> None:
+    """A bake that looks late (the window ended before the run) still sees what fired after
+    the deploy: an alarm is never a pass because the look came late."""
     clock = Clock(WINDOW.end + timedelta(minutes=5))
     events = [(WINDOW.end + timedelta(minutes=1), "ALARM", "later")]
-    _watch(FakeCloudWatch(clock, events), clock)
+    with pytest.raises(CheckFailed, match="31 min after the deploy"):
+        _watch(FakeCloudWatch(clock, events), clock)
+    assert clock.sleeps == []
 
 
 def test_a_missing_alarm_fails() -> None:
