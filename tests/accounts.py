@@ -272,7 +272,11 @@ SCOPED = {
             "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": "arn:aws:s3:::ohpen-bronze/*",
         },
-        {"Effect": "Allow", "Action": "logs:*", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/ohpen-*",
+        },
     ],
 }
 

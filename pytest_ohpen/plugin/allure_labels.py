@@ -16,7 +16,7 @@ import pytest
 
 from pytest_ohpen.plugin.outcomes import check_tag
 
-SUITES = ("smoke", "post_rollback", "drill")
+SUITES = ("smoke", "bake", "post_rollback", "drill")
 """Suites a check can belong to, found in its path (``suites/<suite>/...``)."""
 SERVICES = {
     "buckets": "S3",
@@ -25,6 +25,7 @@ SERVICES = {
     "lambdas": "Lambda",
     "alarms": "CloudWatch",
     "roles": "IAM",
+    "tables": "Glue Data Catalog",
 }
 """The feature label of a check of each resource kind (``[<env>.resources]`` key)."""
 SERVICE_WORDS = (
@@ -50,6 +51,7 @@ CONSOLE_NOUNS = {
     "lambdas": "Lambda function",
     "alarms": "CloudWatch alarm",
     "roles": "IAM role",
+    "tables": "Glue catalog table",
 }
 
 
@@ -152,4 +154,10 @@ def console_url(kind: str, name: str, region: str, account_id: str) -> str | Non
         return f"{regional}/cloudwatch/home?region={region}#alarmsV2:alarm/{safe}"
     if kind == "roles":
         return f"https://{domain}/iam/home?region={region}#/roles/details/{safe}"
+    if kind == "tables":
+        database, _, table = name.partition(".")
+        return (
+            f"{regional}/glue/home?region={region}#/v2/data-catalog/tables/view/"
+            f"{quote(table, safe='')}?database={quote(database, safe='')}"
+        )
     return None

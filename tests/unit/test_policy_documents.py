@@ -86,8 +86,14 @@ def test_denies_insecure_transport(policy: dict[str, Any], denies: bool) -> None
                 "policy p allows with NotAction [iam:*, organizations:*]",
             ],
         ),
-        ({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}, []),
-        ({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]}, []),
+        (
+            {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
+            ["policy p allows whole services s3:* on *"],
+        ),
+        (
+            {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]},
+            ["policy p allows every action on arn:aws:s3:::b/*"],
+        ),
         ({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}, []),
         ({"Statement": [{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]}, []),
         (SCOPED, []),
