@@ -7,6 +7,7 @@ the backend bucket is the deploy's time as the account records it, whoever ran t
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,5 +34,22 @@ def function_updated_at(lambda_client: Any, function: str, where: Where) -> date
     changed, the start of "since the deploy" where no Terraform state says when it was."""
     with probing("Lambda", function, where, frozenset({"ResourceNotFoundException"})):
         config = lambda_client.get_function_configuration(FunctionName=function)
-    text = str(config["LastModified"])  # "2026-12-02T10:00:00.000+0000"
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+    return parse_lambda_time(str(config["LastModified"]))
+
+
+def parse_lambda_time(text: str) -> datetime:
+    """Lambda's LastModified ("2026-12-02T10:00:00.000+0000"; emulators also write "Z" and
+    nanoseconds) as an aware UTC datetime; the fraction is cut to microseconds."""
+    found = _LAMBDA_TIME.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(f"not a Lambda LastModified time: {text!r}")
+    zone = found["zone"] or "Z"
+    zone = "+00:00" if zone == "Z" else f"{zone[:3]}:{zone[-2:]}"
+    fraction = (found["fraction"] or "0")[:6].ljust(6, "0")
+    return datetime.fromisoformat(f"{found['base']}.{fraction}{zone}").astimezone(UTC)
+
+
+_LAMBDA_TIME = re.compile(
+    r"(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?"
+    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?"
+)

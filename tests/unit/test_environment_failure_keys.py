@@ -110,3 +110,20 @@ def test_bake_minutes_option_is_bounded_like_the_key() -> None:
             r"number of minutes from 0 to 180$",
         ):
             _bake_minutes(given)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-02T10:00:00.000+0000",  # AWS
+        "2026-12-02T10:00:00.000000000Z",  # moto: nanoseconds and Z
+        "2026-12-02T11:00:00+01:00",
+        "2026-12-02T10:00:00",
+    ],
+)
+def test_a_lambda_last_modified_time_in_any_shape_aws_or_moto_writes(text: str) -> None:
+    from datetime import UTC, datetime
+
+    from pytest_ohpen.checks.deploy_time import parse_lambda_time
+
+    assert parse_lambda_time(text) == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
