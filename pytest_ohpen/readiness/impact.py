@@ -33,6 +33,16 @@ LISTINGS_OF_KIND: Mapping[str, tuple[str, ...]] = {
 """Which listings can show what a failed resource of each kind affects; a kind not here
 (alarms, tables) affects nothing the account's listings name."""
 MACHINE_GONE = frozenset({"StateMachineDoesNotExist"})
+KIND_LABEL = {
+    "buckets": "bucket",
+    "glue_jobs": "Glue job",
+    "lambdas": "Lambda",
+    "state_machines": "state machine",
+    "roles": "role",
+    "alarms": "alarm",
+    "tables": "table",
+}
+"""A ``[<env>.resources]`` kind in the report's words."""
 WHAT = {TABLES: "Glue Data Catalog tables", JOBS: "Glue jobs", STATE_MACHINES: "state machines"}
 
 
@@ -64,6 +74,21 @@ class Impact:
     from_file: tuple[str, ...] = ()
     """What ``[<env>.resources.feeds]`` says it feeds: an addition to the account's answer."""
     unknown: tuple[str, ...] = ()
+
+    @property
+    def looked_up(self) -> bool:
+        """Whether the account's listings can name what a resource of this kind affects."""
+        return self.kind in LISTINGS_OF_KIND
+
+    @property
+    def kind_label(self) -> str:
+        """The resource's kind in the report's words ("bucket", "Glue job")."""
+        return KIND_LABEL.get(self.kind, self.kind)
+
+    @property
+    def label(self) -> str:
+        """'bucket ohpen-silver': the resource in the report's words."""
+        return f"{self.kind_label} {self.resource}"
 
     @property
     def nothing_found(self) -> bool:
