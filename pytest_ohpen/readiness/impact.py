@@ -316,7 +316,7 @@ def _ticker(deadline: Deadline | None) -> Callable[[], None]:
 
     def tick() -> None:
         if deadline is not None and deadline.expired:
-            raise _Unanswered(f"not read: {deadline.ran_out()}")
+            raise _Unanswered(deadline.ran_out())
 
     return tick
 
