@@ -206,7 +206,14 @@ def _git_blockers(facts: ReadinessFacts) -> list[Reason]:
 
 
 def _warnings(facts: ReadinessFacts) -> list[Reason]:
-    found: list[Reason] = []
+    found = [
+        Reason(
+            "impact_unknown",
+            f"what the failed resources affect is not fully known: {line}; "
+            "not the same as nothing affected",
+        )
+        for line in facts.impact_unknown
+    ]
     if facts.git is not None and facts.git.dirty:
         found.append(
             Reason(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_ohpen.readiness.apply_command import ApplyCommand
     from pytest_ohpen.readiness.git_facts import GitFacts
+    from pytest_ohpen.readiness.impact import Impact
     from pytest_ohpen.readiness.state_diff import StateDiff
     from pytest_ohpen.readiness.work_in_progress import RunningWork
     from pytest_ohpen.terraform.locks import LockInfo
@@ -82,6 +83,11 @@ class ReadinessFacts:
     was found wrong and nothing proven right; each blocks the verdict (``inconclusive_checks``)."""
     apply_command: ApplyCommand | None = None
     """The environment's rollback command for the target, in apply mode (or why not)."""
+    impact: list[Impact] = field(default_factory=list)
+    """Per failed resource, what the account shows it affects (tables, jobs, state machines)."""
+    impact_unknown: list[str] = field(default_factory=list)
+    """The account's listings that could not be read for ``impact``, one line each: a warning
+    (what is affected is not fully known), never read as "nothing affected"."""
 
     def add_blocker(self, reason: str) -> None:
         """For conftest hooks: a reason a rollback must not run now."""

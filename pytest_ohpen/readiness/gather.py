@@ -9,6 +9,7 @@ it, and once it has run out the remaining facts are not asked for: each is unver
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from pytest_ohpen.checks import Where
 from pytest_ohpen.checks.base import describe_client_error
 from pytest_ohpen.checks.stepfunctions import state_machine_arn
 from pytest_ohpen.readiness import git_facts as gitinfo
+from pytest_ohpen.readiness import impact as impacts
 from pytest_ohpen.readiness import state_diff
 from pytest_ohpen.readiness import work_in_progress as running
 from pytest_ohpen.readiness.apply_command import apply_command
@@ -142,7 +144,37 @@ def _gather(
         facts.git.target_commit or facts.git.target_ref,
         target_version.version.version_id if target_version else None,
     )
+    facts.impact = _impact(facts, env, clients)  # last: it informs, the others decide
     return facts
+
+
+def _impact(facts: ReadinessFacts, env: Environment, clients: AwsClients) -> list[impacts.Impact]:
+    """What each failed resource affects in the account, with what the environments file
+    says it feeds; a listing that could not be read is a warning (``impact_unknown``)."""
+    failed = impacts.failed_resources((c.kind, c.resource) for c in facts.failed_checks)
+    if not failed:
+        return []
+    account = impacts.read_account(
+        clients, env.region, env.account_id, _DEADLINE.get(), failed=failed
+    )
+    facts.impact_unknown += [
+        f"{impacts.WHAT[listing]} {why}" for listing, why in account.unknown.items()
+    ]
+    found = impacts.impact(
+        failed, account.tables, account.jobs, account.state_machines, unknown=account.unknown
+    )
+    return [
+        dataclasses.replace(one, from_file=_from_file(facts.failed_checks, one)) for one in found
+    ]
+
+
+def _from_file(checks: list[FailedCheck], one: impacts.Impact) -> tuple[str, ...]:
+    """What ``[<env>.resources.feeds]`` says the resource feeds, each named once."""
+    seen: dict[str, None] = {}
+    for check in checks:
+        if (check.kind, check.resource) == (one.kind, one.resource):
+            seen.update(dict.fromkeys(check.affects))
+    return tuple(seen)
 
 
 def _marked_commit(facts: ReadinessFacts, mark: Mapping[str, Any] | None) -> str | None:

@@ -20,6 +20,7 @@ from pytest_ohpen.util.jsonable import iso_utc, jsonable
 if TYPE_CHECKING:
     from pytest_ohpen.readiness.apply_command import ApplyCommand
     from pytest_ohpen.readiness.facts import StateFacts, VersionFacts
+    from pytest_ohpen.readiness.impact import Impact
     from pytest_ohpen.readiness.state_diff import ResourceChange
 
 CHANGES_SHOWN = 40
@@ -50,6 +51,7 @@ def as_data(report: Report) -> dict[str, Any]:
         "failed_checks": [dataclasses.asdict(c) for c in report.failed_checks],
         "inconclusive_checks": [dataclasses.asdict(c) for c in report.inconclusive_checks],
         "affected": list(report.affected),
+        "impact": [dataclasses.asdict(one) for one in report.impact],
         "target": None
         if target is None
         else {
@@ -172,8 +174,11 @@ def to_markdown(report: Report) -> str:
         )
         if checks.passed_on_retry:
             lines += _section("Passed on retry", [f"`{n}`" for n in checks.passed_on_retry])
+    lines += _section(
+        "What the failed resources affect (from the account)", _impact_lines(report.impact)
+    )
     if report.affected:
-        lines += _section("Affected", list(report.affected))
+        lines += _section("Affected (from the environments file)", list(report.affected))
     lines += _section("Roll back to", _target_lines(report))
     if verdict.verdict != "NOT_NEEDED":
         lines += _section("Apply the rollback", _apply_lines(report.apply_command))
@@ -189,6 +194,28 @@ def _section(title: str, items: list[str]) -> list[str]:
     if not items:
         return []
     return [f"## {title}", "", *(f"- {item}" for item in items), ""]
+
+
+def _impact_lines(impact: tuple[Impact, ...]) -> list[str]:
+    """Per failed resource: each table, job and state machine the account shows it affects,
+    each listing that could not be read, then what the environments file adds."""
+    lines = []
+    for one in impact:
+        name = f"{one.kind_label} `{one.resource}`"
+        if not one.looked_up:
+            lines.append(f"{name}: not looked up (the account's listings do not name it)")
+        elif one.nothing_found:
+            lines.append(f"{name}: nothing in the account's tables, jobs or state machines")
+        for what, found in (
+            ("table", one.tables),
+            ("Glue job", one.jobs),
+            ("state machine", one.state_machines),
+        ):
+            lines += [f"{name} → {what} `{a.name}` ({a.why})" for a in found]
+        lines += [f"{name} → {u} (not the same as nothing affected)" for u in one.unknown]
+        if one.from_file:
+            lines.append(f"{name} → from the environments file: {', '.join(one.from_file)}")
+    return lines
 
 
 def _target_lines(report: Report) -> list[str]:
@@ -278,6 +305,16 @@ def _trigger_lines(trigger: TriggerRecord) -> list[str]:
     return lines
 
 
+def _impact_summary(one: Impact) -> str:
+    """'  in the account, bucket ohpen-silver affects: table lake.tx, Glue job etl'."""
+    found = [f"table {a.name}" for a in one.tables]
+    found += [f"Glue job {a.name}" for a in one.jobs]
+    found += [f"state machine {a.name}" for a in one.state_machines]
+    shown = ", ".join(found) or "nothing found"
+    unknown = f" ({len(one.unknown)} listing(s) could not be read)" if one.unknown else ""
+    return f"  in the account, {one.label} affects: {shown}{unknown}"
+
+
 def summary_lines(report: Report, written_to: list[Path]) -> list[str]:
     """A few lines for pytest's terminal summary (and the --notify message)."""
     verdict = report.verdict.verdict
@@ -297,6 +334,7 @@ def summary_lines(report: Report, written_to: list[Path]) -> list[str]:
         )
     if report.affected:
         lines.append(f"  affected: {', '.join(report.affected)}")
+    lines += [_impact_summary(one) for one in report.impact if one.looked_up]
     command = report.apply_command
     if verdict == "READY" and command is not None and command.text:
         lines.append(f"  apply: {command.text}")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pytest_ohpen.readiness.decide import Verdict
     from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
     from pytest_ohpen.readiness.git_facts import GitFacts
+    from pytest_ohpen.readiness.impact import Impact
     from pytest_ohpen.readiness.work_in_progress import RunningWork
     from pytest_ohpen.terraform.locks import LockInfo
 
@@ -106,6 +107,8 @@ class Report:
     """Checks that could not be performed; they block the verdict, never trigger."""
     apply_command: ApplyCommand | None = None
     """The exact command that applies the rollback to the target (or why it cannot be named)."""
+    impact: tuple[Impact, ...] = ()
+    """Per failed resource, what the account shows it affects; ``affected`` is the file's."""
 
     @property
     def current(self) -> VersionFacts | None:
@@ -158,4 +161,5 @@ def build_report(
         operator=MappingProxyType(dict(operator)),
         inconclusive_checks=tuple(facts.inconclusive_checks),
         apply_command=facts.apply_command,
+        impact=tuple(facts.impact),
     )

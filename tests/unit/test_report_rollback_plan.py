@@ -144,7 +144,7 @@ def test_the_json_report_adds_two_keys_and_keeps_the_others() -> None:
     report = data(report_of(facts()))
     without = data(report_of(facts(apply_command=None, state=None)))
 
-    assert set(report) == OLD_KEYS | {"apply_command", "rollback_changes"}
+    assert set(report) == OLD_KEYS | {"apply_command", "rollback_changes", "impact"}
     assert report["apply_command"] == {
         "argv": [*TEMPLATE[:2], "prod", "--target-version", "HEAD~1", "--apply"],
         "text": "scripts/rollback_terraform.sh --env prod --target-version HEAD~1 --apply",
