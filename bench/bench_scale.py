@@ -19,6 +19,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--aws", default=shutil.which("aws"), help="the aws CLI (PATH's)")
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose plugin runs")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="the environment's concurrency key (default: not written; the checkout's default)",
+    )
     args = parser.parse_args(argv)
     try:
         args.n = [int(v) for v in args.n.split(",")]
@@ -104,7 +111,25 @@ def base_env(repo: Path) -> dict[str, str]:
     return env
 
 
-def environments_toml(endpoint: str, wanted: Resources) -> str:
+def plugin_concurrency(repo: Path, env: Mapping[str, str]) -> int:
+    """The calls the checkout's plugin makes at once in one process: its Environment's
+    ``concurrency`` default, or 1 for a plugin without the key (checks one at a time)."""
+    code = (
+        "import dataclasses\n"
+        "from pytest_ohpen.config.environments import Environment\n"
+        "f = {f.name: f for f in dataclasses.fields(Environment)}.get('concurrency')\n"
+        "print(f.default if f else 1)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, env=dict(env), capture_output=True, text=True
+    )
+    try:
+        return int(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise SystemExit(f"cannot import the plugin from {repo}:\n{done.stderr}") from None
+
+
+def environments_toml(endpoint: str, wanted: Resources, concurrency: int | None = None) -> str:
     """The plugin's environments file: one environment ``bench`` naming every resource."""
     lines = [
         "[bench]",
@@ -113,6 +138,7 @@ def environments_toml(endpoint: str, wanted: Resources) -> str:
         f'endpoint_url = "{endpoint}"',
         "retries = 0",
         "deadline = 3600",
+        *([f"concurrency = {concurrency}"] if concurrency else []),
         "",
         "[bench.resources]",
     ]
@@ -144,7 +170,9 @@ class Bench:
 
     def write_files(self) -> None:
         """The environments file, the boto3 script's spec and the CLI script's list."""
-        (self.tmp / "environments.toml").write_text(environments_toml(self.endpoint, self.wanted))
+        (self.tmp / "environments.toml").write_text(
+            environments_toml(self.endpoint, self.wanted, self.args.concurrency)
+        )
         spec = {
             "endpoint_url": self.endpoint,
             "region": REGION,
@@ -182,8 +210,10 @@ class Bench:
 
     def measure_all(self) -> list[report.Runs]:
         """Every approach, ``--runs`` times, interleaved run by run."""
+        # Without -n, the plugin makes `concurrency` calls at once; with -n W, its workers
+        # take one check at a time each (the controller's readiness calls aside).
         plugins = [
-            report.Runs("plugin" if w == 0 else f"plugin -n {w}", max(w, 1))
+            report.Runs("plugin" if w == 0 else f"plugin -n {w}", w or self.args.plugin_concurrency)
             for w in self.args.xdist
         ]
         seq = report.Runs("boto3 sequential", 1)
@@ -274,6 +304,8 @@ def render(args: argparse.Namespace, result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure every N, print the tables and the JSON line, exit 1 if a target was missed."""
     args = parse_args(argv)
+    args.plugin_concurrency = args.concurrency or plugin_concurrency(args.repo, base_env(args.repo))
+    print(f"plugin concurrency (calls at once in one process): {args.plugin_concurrency}")
     print(f'plugin: pytest {args.repo / "suites" / "smoke"} -k "{" or ".join(CHECK_TESTS)}"')
     if not args.aws:
         print("aws CLI: not on PATH, approach (d) skipped (pip install awscli to add it)")
@@ -292,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": args.runs,
         "repo": str(args.repo),
         "aws_cli": args.aws,
+        "plugin_concurrency": args.plugin_concurrency,
         "results": results,
         "ok": not missed,
     }

@@ -128,6 +128,8 @@ def test_environments_file_points_at_the_proxy_without_retries():
     assert 'endpoint_url = "http://127.0.0.1:9"' in text
     assert "retries = 0" in text and "deadline = 3600" in text
     assert 'glue_jobs = ["bench-job-0000"]' in text
+    assert "concurrency" not in text  # the checkout's default unless asked
+    assert "concurrency = 4\n" in environments_toml("http://127.0.0.1:9", resources(4), 4)
 
 
 def test_physical_limit_and_paired_ratio():
