@@ -52,6 +52,9 @@ class OhpenRun:
         self.endpoint_url: str | None = None
         self.preflight_done = False
         self.caller_arn: str | None = None
+        self.runs_pipelines = True
+        """Whether this run may start state-machine executions (an embedded account then
+        runs them for real); a pytest run whose checks start none says False."""
         self.report_lines: list[str] = []
         self.summary_lines: list[str] = []
         """Lines for pytest's terminal summary (e.g. the drill's outcome)."""
@@ -203,7 +206,9 @@ class OhpenRun:
 
         stack = Stack.for_environment(self.environment).without(omitted)
         faults = parse_faults(self.settings.emulator_faults, stack)
-        self.account = EmbeddedAccount(self.environment, stack, faults)
+        self.account = EmbeddedAccount(
+            self.environment, stack, faults, execute_pipelines=self.runs_pipelines
+        )
         try:
             started = self.account.start()
         except OhpenError:

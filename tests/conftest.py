@@ -48,6 +48,14 @@ SIX_RESOURCES = {
     "glue_jobs": ["ohpen-transaction-etl-spark"],
     "state_machines": ["ohpen-etl-orchestration"],
     "lambdas": ["ohpen-read-run-summary"],
+    # What the smoke suite's IAM and catalog checks read (the embedded stack has them).
+    "roles": [
+        "ohpen-transaction-etl-spark-role",
+        "ohpen-etl-orchestration-role",
+        "ohpen-read-run-summary-role",
+    ],
+    "tables": ["silver.transactions"],
+    "permissions": {"ohpen-read-run-summary-role": ["s3:GetObject arn:aws:s3:::ohpen-silver/*"]},
 }
 
 
@@ -240,6 +248,8 @@ def toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, dict):  # an inline table
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     return json.dumps(value)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import socket
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
@@ -20,11 +24,15 @@ from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
 
-MOTO_CONFIG = {
-    # Run state machines for real, and Lambda without docker (canned, successful results).
-    "stepfunctions": {"execute_state_machine": True},
-    "lambda": {"use_docker": False},
-}
+
+def moto_config(execute_pipelines: bool) -> dict[str, dict[str, bool]]:
+    """Lambda without docker (canned, successful results), and state machines run for real
+    only when the run starts executions: turning moto's executor on imports its ASL parser
+    (and moto.batch, moto.ec2), about 2 s of CPU on the first CreateStateMachine."""
+    return {
+        "stepfunctions": {"execute_state_machine": execute_pipelines},
+        "lambda": {"use_docker": False},
+    }
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,15 @@ class EmbeddedAccount:
     """
 
     def __init__(
-        self, env: Environment, stack: Stack, faults: list[tuple[Fault, str]] | None = None
+        self,
+        env: Environment,
+        stack: Stack,
+        faults: list[tuple[Fault, str]] | None = None,
+        *,
+        execute_pipelines: bool = True,
     ) -> None:
+        """``execute_pipelines`` False: executions never run (a run that starts none)."""
+        self.execute_pipelines = execute_pipelines
         self.env = env
         self.stack = stack
         self.faults = faults or []
@@ -75,7 +90,7 @@ class EmbeddedAccount:
         host, port = server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         self._set_environ({"MOTO_PORT": str(port), "MOTO_ACCOUNT_ID": self.env.account_id})
-        self._post("/moto-api/config", MOTO_CONFIG)
+        self._post("/moto-api/config", moto_config(self.execute_pipelines))
         # Provisioning is moto's own CPU work: its profile, not the checks' tight budget.
         clients = AwsClients(self.env, endpoint_url=self.url, profile="provisioning")
         self.recorded_now = provision(clients, self.stack)
@@ -86,7 +101,7 @@ class EmbeddedAccount:
         """Stop the server and restore the process environment; safe to call twice."""
         server, self._server = self._server, None
         if server is not None:
-            server.stop()  # type: ignore[attr-defined]
+            _stop_without_idling(server)
         for key, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -108,3 +123,15 @@ class EmbeddedAccount:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+
+
+def _stop_without_idling(server: Any) -> None:
+    """ThreadedMotoServer.stop, without its idle: the serving loop looks for the shutdown
+    request only when its select times out (0.5 s), so a connection wakes it at once."""
+    host, port = server.get_host_and_port()
+    stopping = threading.Thread(target=server.stop, name="ohpen-moto-stop")
+    stopping.start()
+    while stopping.is_alive():
+        with contextlib.suppress(OSError):
+            socket.create_connection((host, port), timeout=0.2).close()
+        stopping.join(0.02)

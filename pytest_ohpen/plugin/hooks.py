@@ -224,6 +224,10 @@ def pytest_collection_modifyitems(
         raise usage_error(error) from None
     if not config.option.collectonly:
         if not is_worker(config):
+            run.runs_pipelines = any(
+                item.get_closest_marker(PIPELINE_MARKER) or item.get_closest_marker(DRILL_MARKER)
+                for item in checks
+            )
             preflight(config, run)
         start_deadline(config)  # a worker's starts as it begins (after preflight)
     for item in checks:
