@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, environments_toml, local_env, share_generated
+from conftest import PLAYBOOK_LIST_SUITE, REPO, environments_toml, local_env, share_generated
 
 DAEMON = "pytest_ohpen.emulator.daemon"
 ATTACHED = re.compile(
@@ -116,7 +116,7 @@ def rehearsal(
     toml = environments_toml({"local": local, "prod": prod})
     (home / "environments.toml").write_text(toml)
     (pytester.path / "environments.toml").write_text(toml)
-    (pytester.path / "test_smoke.py").write_text((REPO / "suites/smoke/test_smoke.py").read_text())
+    (pytester.path / "test_smoke.py").write_text(PLAYBOOK_LIST_SUITE)
     setup = Rehearsal(home, pytester.path, cache)
     yield setup
     left = daemons_of(cache)

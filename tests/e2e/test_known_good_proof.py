@@ -8,13 +8,12 @@ pytester folder, as in a repository) on the embedded account, in a two-commit gi
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SMOKE_SUITE, environments_toml, local_env
+from conftest import PLAYBOOK_LIST_SUITE, environments_toml, local_env
 
 TERRAFORM = {
     "state_bucket": "ohpen-terraform-state",
@@ -45,7 +44,7 @@ def checkout(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
         monkeypatch.delenv(name, raising=False)
     suite = pytester.path / "suites" / "smoke"
     suite.mkdir(parents=True)
-    shutil.copy(SMOKE_SUITE, suite / "test_smoke.py")
+    (suite / "test_smoke.py").write_text(PLAYBOOK_LIST_SUITE)
     write_env(pytester)
     git(pytester.path, "init", "-q")
     for key, value in (("user.name", "T"), ("user.email", "t@x"), ("commit.gpgsign", "false")):

@@ -61,7 +61,7 @@ def test_the_provisioned_stack_passes(post_rollback: pytest.Pytester) -> None:
         "test_configuration.py::test_glue_job_matches_target[ohpen-transaction-etl-spark]",
         "test_monitoring.py::test_failure_topic_subscribed",
         "test_pipeline.py::test_pipeline_runs_end_to_end[ohpen-etl-orchestration]",
-        "test_security.py::test_role_least_privilege[ohpen-etl-orchestration-role]",
+        "test_smoke_checks.py::test_role_least_privilege[ohpen-etl-orchestration-role]",
         "test_smoke_checks.py::test_bucket_accessible[ohpen-silver]",
     }
     lines = result.stdout.lines
