@@ -9,9 +9,11 @@ it, and once it has run out the remaining facts are not asked for: each is unver
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -324,40 +326,62 @@ def _running(
     facts: ReadinessFacts, env: Environment, clients: AwsClients
 ) -> list[running.RunningWork]:
     where = Where(env.account_id, env.region)
-    found: list[running.RunningWork] = []
     sfn, glue = clients.client("stepfunctions"), clients.client("glue")
-    for name in env.resources.state_machines:
-        arn = state_machine_arn(name, where)
-        found += (
-            _probe(
-                facts,
-                f"running executions of state machine {name}",
-                partial(running.running_executions, sfn, arn, name),
-            )
-            or []
+    probes: Sequence[tuple[str, Callable[[], list[running.RunningWork]]]] = [
+        (
+            f"running executions of state machine {name}",
+            partial(running.running_executions, sfn, state_machine_arn(name, where), name),
         )
-    for job in env.resources.glue_jobs:
-        found += (
-            _probe(
-                facts,
-                f"running runs of Glue job {job}",
-                partial(running.running_glue_runs, glue, job),
-            )
-            or []
-        )
+        for name in env.resources.state_machines
+    ] + [
+        (f"running runs of Glue job {job}", partial(running.running_glue_runs, glue, job))
+        for job in env.resources.glue_jobs
+    ]
+    found: list[running.RunningWork] = []
+    for what, answer in _ahead(env, probes):
+        found += _probe(facts, what, answer) or []
     return found
+
+
+def _ahead(
+    env: Environment, probes: Sequence[tuple[str, Callable[[], T]]]
+) -> Sequence[tuple[str, Callable[[], T]]]:
+    """The probes' calls made at once, on ``concurrency`` threads (one resource each), each
+    handed back, in order, as a call that gives its answer or raises its error: so
+    :func:`_probe` words every outcome as before, in a stable order. Waiting for an answer is
+    bounded by the run's deadline (then a TimeoutError, recorded as unverified)."""
+    if len(probes) < 2:
+        return probes
+    deadline = _DEADLINE.get()
+    pool = ThreadPoolExecutor(min(env.concurrency, len(probes)), "ohpen-readiness")
+    futures = [pool.submit(contextvars.copy_context().run, call) for _, call in probes]
+    pool.shutdown(wait=False)
+
+    def answer(future: Future[T]) -> Callable[[], T]:
+        def result() -> T:
+            wait = max(0.0, deadline.remaining()) if deadline is not None else None
+            return future.result(timeout=wait)
+
+        return result
+
+    return [(what, answer(future)) for (what, _), future in zip(probes, futures, strict=True)]
 
 
 def _unversioned(facts: ReadinessFacts, env: Environment, clients: AwsClients) -> list[str]:
     """Data buckets whose versioning is off; a missing bucket is a failed check, not this."""
     import botocore.exceptions as bex
 
+    s3 = clients.client("s3")
+    probes = [
+        (bucket, partial(statefile.bucket_versioning, s3, bucket))
+        for bucket in env.resources.buckets
+    ]
     found = []
-    for bucket in env.resources.buckets:
+    for bucket, answer in _ahead(env, probes):
         if _out_of_time(facts, f"versioning of bucket {bucket}"):
             continue
         try:
-            status = statefile.bucket_versioning(clients.client("s3"), bucket)
+            status = answer()
         except bex.ClientError as error:
             if error_code(error) in NO_SUCH_BUCKET:
                 continue
@@ -365,7 +389,7 @@ def _unversioned(facts: ReadinessFacts, env: Environment, clients: AwsClients) -
                 f"versioning of bucket {bucket}: {describe_client_error(error, frozenset())}"
             )
             continue
-        except bex.BotoCoreError as error:
+        except (bex.BotoCoreError, TimeoutError) as error:
             facts.unverified.append(f"versioning of bucket {bucket}: {type(error).__name__}")
             continue
         if status != "Enabled":

@@ -1,0 +1,65 @@
+"""The readiness probes are made at once (one thread per resource, up to ``concurrency``),
+and still read back in order, each outcome worded as a sequential probe would word it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.readiness import gather
+
+
+def _env(concurrency: int) -> Environment:
+    return Environment(
+        name="prod",
+        source=Path("environments.toml"),
+        account_id="123456789012",
+        region="eu-west-1",
+        concurrency=concurrency,
+    )
+
+
+def test_probes_run_at_once_and_come_back_in_order() -> None:
+    meet = threading.Barrier(3, timeout=5)  # only passes when three calls are in flight
+
+    def probe(answer: str) -> str:
+        meet.wait()
+        return answer
+
+    probes = [(name, lambda name=name: probe(name)) for name in ("a", "b", "c")]
+    answers = gather._ahead(_env(16), probes)
+    assert [(what, answer()) for what, answer in answers] == [("a", "a"), ("b", "b"), ("c", "c")]
+
+
+def test_an_error_is_raised_where_its_probe_is_read() -> None:
+    def fails() -> str:
+        raise OSError("reset")
+
+    answers = gather._ahead(_env(4), [("ok", lambda: "fine"), ("bad", fails)])
+    assert answers[0][1]() == "fine"
+    with pytest.raises(OSError, match="reset"):
+        answers[1][1]()
+
+
+def test_concurrency_one_never_has_two_calls_in_flight() -> None:
+    in_flight = 0
+    most = 0
+    lock = threading.Lock()
+
+    def probe() -> int:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        threading.Event().wait(0.01)
+        with lock:
+            in_flight -= 1
+        return 1
+
+    answers = gather._ahead(replace(_env(1)), [(str(i), probe) for i in range(5)])
+    assert sum(answer() for _, answer in answers) == 5
+    assert most == 1
