@@ -45,9 +45,9 @@ SMOKE_SUITE = REPO / "suites" / "smoke" / "test_smoke.py"
 PLAYBOOK_LIST = (
     "test_bucket_accessible",
     "test_glue_job_exists",
-    "test_state_machine_active",
     "test_lambda_active",
     "test_lambda_invocable",
+    "test_state_machine_active",
 )
 """The smoke suite's first checks, the playbook's list: one per resource. The plugin's own
 mechanics (retries, settle window, deadline, known-good marks, Allure, readiness) are tested on

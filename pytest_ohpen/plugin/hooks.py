@@ -324,13 +324,15 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     prefetch = prefetch_of(pyfuncitem.config)
     if prefetch is None:
         return None
-    deadline = deadline_of(pyfuncitem.config)
-    marker = pyfuncitem.get_closest_marker("timeout")
+    from pytest_ohpen.plugin.prefetch import TIMED_OUT
+
+    marker = pyfuncitem.get_closest_marker("timeout")  # this attempt's, deadline-bound
     timeout = float(marker.args[0]) if marker and marker.args else float("inf")
-    wait = deadline.remaining() if deadline is not None else timeout
-    outcome = prefetch.take(pyfuncitem.nodeid, min(wait, timeout), timeout)
+    outcome = prefetch.take(pyfuncitem.nodeid, timeout)
     if outcome is None:
         return None
+    if outcome is TIMED_OUT:  # worded (inconclusive) as pytest-timeout's own failure is
+        pytest.fail(f"Timeout (>{timeout:.1f}s) from pytest-timeout.", pytrace=False)
     if outcome.error is not None:
         raise outcome.error
     return True

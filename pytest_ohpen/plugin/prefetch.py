@@ -18,17 +18,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
 
 from pytest_ohpen.plugin.fixtures import RESOURCE_FIXTURES, deploy_time
 from pytest_ohpen.plugin.stash import run_of
+from pytest_ohpen.util.threads import DaemonPool
 
 PREFETCH_KEY = pytest.StashKey["Prefetch"]()
+SERVICES = ("s3", "glue", "stepfunctions", "lambda", "iam", "cloudwatch", "sns", "sqs")
+"""The clients the plugin's checks use, each made once before the pool starts: botocore
+reads os.environ as it makes a client, which pytest changes for every test."""
 LIVE_MARKERS = ("ohpen_pipeline", "ohpen_drill", "ohpen_bake")
 """Checks with budgets of their own (they start executions, wait out windows): never ahead."""
 
@@ -43,6 +48,10 @@ class Outcome:
     """A fixture value could not be made ahead: pytest's setup must make it (and report it)."""
 
 
+TIMED_OUT = Outcome(None, float("inf"))
+"""A prefetched attempt that did not end within its timeout."""
+
+
 class _SetupFailed(Exception):
     """A fixture value made in the pool raised: not the check's outcome."""
 
@@ -51,32 +60,37 @@ class Prefetch:
     """The run's pool of prefetched first attempts, by test node id."""
 
     def __init__(self, concurrency: int) -> None:
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ohpen-prefetch")
+        self._pool = DaemonPool(concurrency, "ohpen-prefetch")
         self._futures: dict[str, Future[Outcome]] = {}
         self._lock = threading.Lock()
 
     def submit(self, nodeid: str, call: Callable[[], object]) -> None:
         """Start ``call`` (a check's test function, its arguments bound) on the pool."""
-        self._futures[nodeid] = self._pool.submit(_attempt, call)
+        self._futures[nodeid] = self._pool.submit(partial(_attempt, call))
 
-    def take(self, nodeid: str, wait: float, timeout: float) -> Outcome | None:
+    def take(self, nodeid: str, timeout: float) -> Outcome | None:
         """The prefetched outcome of a check's first attempt, at most once per check; None
-        (run it live) when there is none, it took longer than ``timeout`` or has not ended
-        within ``wait`` seconds."""
+        (run it live) when there is none or a fixture value could not be made ahead. An
+        attempt that has not ended within ``timeout`` (the attempt's own bound), or took
+        longer, is :data:`TIMED_OUT`, as pytest-timeout would have ended it."""
         with self._lock:
             future = self._futures.pop(nodeid, None)
         if future is None:
             return None
         try:
-            outcome = future.result(timeout=max(0.0, wait))
+            outcome = future.result(timeout=max(0.0, timeout))
         except FutureTimeout:
             future.cancel()
+            return TIMED_OUT
+        if outcome.live:
             return None
-        return outcome if outcome.seconds <= timeout and not outcome.live else None
+        return outcome if outcome.seconds <= timeout else TIMED_OUT
 
     def close(self) -> None:
         """Drop what has not started; never wait for a running AWS call at exit."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for future in self._futures.values():
+            future.cancel()
+        self._pool.close()
 
     def __len__(self) -> int:
         return len(self._futures)
@@ -96,6 +110,8 @@ def _attempt(call: Callable[[], object]) -> Outcome:
 def start(config: pytest.Config, items: Iterable[pytest.Item]) -> Prefetch | None:
     """Prefetch every eligible check among ``items``; None when none is."""
     run = run_of(config)
+    for service in SERVICES:  # made here, not on a worker thread while pytest edits os.environ
+        run.clients.client(service)
     prefetch = Prefetch(run.environment.concurrency)
     for item in items:
         arguments = _arguments(config, item)

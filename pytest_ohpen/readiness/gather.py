@@ -13,7 +13,7 @@ import contextvars
 import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -32,6 +32,7 @@ from pytest_ohpen.readiness.apply_command import apply_command
 from pytest_ohpen.readiness.facts import FailedCheck, ReadinessFacts, StateFacts, VersionFacts
 from pytest_ohpen.terraform import locks, target
 from pytest_ohpen.terraform import state_versions as statefile
+from pytest_ohpen.util.threads import DaemonPool
 
 if TYPE_CHECKING:
     from pytest_ohpen.aws.clients import AwsClients
@@ -353,9 +354,9 @@ def _ahead(
     if len(probes) < 2:
         return probes
     deadline = _DEADLINE.get()
-    pool = ThreadPoolExecutor(min(env.concurrency, len(probes)), "ohpen-readiness")
-    futures = [pool.submit(contextvars.copy_context().run, call) for _, call in probes]
-    pool.shutdown(wait=False)
+    pool = DaemonPool(min(env.concurrency, len(probes)), "ohpen-readiness")
+    futures = [pool.submit(partial(contextvars.copy_context().run, call)) for _, call in probes]
+    pool.close()
 
     def answer(future: Future[T]) -> Callable[[], T]:
         def result() -> T:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from pytest_ohpen.checks.base import CheckFailed
-from pytest_ohpen.plugin.prefetch import Prefetch
+from pytest_ohpen.plugin.prefetch import TIMED_OUT, Prefetch
 
 
 def test_first_attempts_run_at_once_and_each_is_taken_once() -> None:
@@ -25,34 +25,37 @@ def test_first_attempts_run_at_once_and_each_is_taken_once() -> None:
     pool.submit("a", passes)
     pool.submit("b", passes)
     pool.submit("c", fails)
-    first = pool.take("a", wait=5, timeout=5)
+    first = pool.take("a", timeout=5)
     assert first is not None and first.error is None
-    failed = pool.take("c", wait=5, timeout=5)
+    failed = pool.take("c", timeout=5)
     assert failed is not None and isinstance(failed.error, CheckFailed)
     assert str(failed.error) == "bucket b: not found (NoSuchBucket)"
-    assert pool.take("c", wait=5, timeout=5) is None  # the retry: live
+    assert pool.take("c", timeout=5) is None  # the retry: live
     pool.close()
 
 
-def test_an_attempt_slower_than_its_timeout_runs_live() -> None:
-    pool = Prefetch(concurrency=1)
-    pool.submit("slow", lambda: threading.Event().wait(0.05))
-    assert pool.take("slow", wait=5, timeout=0.01) is None
-    pool.close()
-
-
-def test_an_attempt_not_done_within_the_wait_runs_live() -> None:
+def test_an_attempt_that_has_not_answered_within_its_timeout_timed_out() -> None:
+    """Not a second, live attempt: the first took its whole timeout, as pytest-timeout
+    would have ended it (the plugin words it inconclusive)."""
     release = threading.Event()
     pool = Prefetch(concurrency=1)
     pool.submit("stuck", release.wait)
-    assert pool.take("stuck", wait=0.05, timeout=10) is None
+    assert pool.take("stuck", timeout=0.05) is TIMED_OUT
     release.set()
+    pool.close()
+
+
+def test_an_attempt_that_took_longer_than_its_timeout_timed_out() -> None:
+    pool = Prefetch(concurrency=1)
+    pool.submit("slow", lambda: threading.Event().wait(0.2))
+    pool._futures["slow"].result()  # it answered, but too late
+    assert pool.take("slow", timeout=0.1) is TIMED_OUT
     pool.close()
 
 
 def test_a_skip_is_an_outcome_too() -> None:
     pool = Prefetch(concurrency=1)
     pool.submit("skip", lambda: pytest.skip("opted out"))
-    outcome = pool.take("skip", wait=5, timeout=5)
+    outcome = pool.take("skip", timeout=5)
     assert outcome is not None and isinstance(outcome.error, pytest.skip.Exception)
     pool.close()
