@@ -11,15 +11,15 @@ functions live in `pytest_ohpen.plugin.smoke_tests`, shared with suites/post_rol
 
 from pytest_ohpen.plugin.smoke_tests import (  # noqa: F401  (collected from here)
     test_bucket_accessible,
+    test_bucket_encryption,
+    test_glue_job_executable,
     test_glue_job_exists,
-    test_state_machine_active,
     test_lambda_active,
     test_lambda_invocable,
-    test_glue_job_executable,
+    test_lambda_no_errors_since_deploy,
     test_role_can_do_its_job,
+    test_role_least_privilege,
+    test_state_machine_active,
     test_state_machine_references_exist,
     test_table_schema_compatible,
-    test_lambda_no_errors_since_deploy,
-    test_role_least_privilege,
-    test_bucket_encryption,
 )
