@@ -2,13 +2,14 @@
 
 The checks are AWS reads that wait on the network, not on the CPU: made one at a time, a
 run over N resources costs N round trips end to end. So, as the run's tests start (the
-account guard has passed), each check whose test function takes only the plugin's own
-fixtures is started on a pool of ``concurrency`` threads with the very values pytest would
+account guard has passed), each of the plugin's own checks (the suites' test functions in
+``pytest_ohpen.plugin``) whose arguments are all the plugin's fixtures is started on a pool of ``concurrency`` threads with the very values pytest would
 give it; when pytest reaches the test, its first attempt takes that result (a pass, the
 CheckFailed line, the inconclusive line, a skip) instead of asking AWS again.
 
 What runs live, as before: every retry (a retry must see the account as it is then), a
-check that takes a fixture of its own, a long-running one (pipeline, drill, bake), one
+check written outside the plugin (whatever it prints is then captured and redacted with its
+test), a check that takes a fixture of its own, a long-running one (pipeline, drill, bake), one
 whose prefetched attempt took longer than its timeout or had not finished within the run's
 deadline, and every check on an xdist worker (there xdist's processes are the parallelism).
 """
@@ -34,6 +35,10 @@ PREFETCH_KEY = pytest.StashKey["Prefetch"]()
 SERVICES = ("s3", "glue", "stepfunctions", "lambda", "iam", "cloudwatch", "sns", "sqs")
 """The clients the plugin's checks use, each made once before the pool starts: botocore
 reads os.environ as it makes a client, which pytest changes for every test."""
+OWN_CHECKS = "pytest_ohpen.plugin."
+"""Only the plugin's own check functions (the suites') are made ahead: they print nothing. A
+check written in a user's conftest or suite runs live, so whatever it prints is captured and
+redacted with its test, as before."""
 LIVE_MARKERS = ("ohpen_pipeline", "ohpen_drill", "ohpen_bake")
 """Checks with budgets of their own (they start executions, wait out windows): never ahead."""
 
@@ -149,6 +154,8 @@ def _arguments(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[
     """How to make each value pytest would pass the check, when every argument is a plugin
     fixture whose value does not depend on the test's setup; None when it must run live."""
     if not isinstance(item, pytest.Function):
+        return None
+    if not getattr(item.obj, "__module__", "").startswith(OWN_CHECKS):
         return None
     if any(item.get_closest_marker(marker) for marker in LIVE_MARKERS):
         return None

@@ -25,7 +25,7 @@ from pytest_ohpen.readiness.impact import (
     read_account,
 )
 from pytest_ohpen.util.deadline import Deadline
-from tests import accounts
+import accounts
 from tests.conftest import moto_clients
 
 SILVER = FailedResource("buckets", "ohpen-silver")
