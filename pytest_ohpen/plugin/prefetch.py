@@ -3,15 +3,16 @@
 The checks are AWS reads that wait on the network, not on the CPU: made one at a time, a
 run over N resources costs N round trips end to end. So, as the run's tests start (the
 account guard has passed), each of the plugin's own checks (the suites' test functions in
-``pytest_ohpen.plugin``) whose arguments are all the plugin's fixtures is started on a pool of ``concurrency`` threads with the very values pytest would
-give it; when pytest reaches the test, its first attempt takes that result (a pass, the
-CheckFailed line, the inconclusive line, a skip) instead of asking AWS again.
+``pytest_ohpen.plugin``) whose arguments are all the plugin's fixtures is started on a pool
+of ``concurrency`` threads with the very values pytest would give it; when pytest reaches
+the test, its first attempt takes that result (a pass, the CheckFailed line, the
+inconclusive line, a skip) instead of asking AWS again.
 
 What runs live, as before: every retry (a retry must see the account as it is then), a
 check written outside the plugin (whatever it prints is then captured and redacted with its
-test), a check that takes a fixture of its own, a long-running one (pipeline, drill, bake), one
-whose prefetched attempt took longer than its timeout or had not finished within the run's
-deadline, and every check on an xdist worker (there xdist's processes are the parallelism).
+test), a check that takes a fixture of its own, a long-running one (pipeline, drill, bake),
+and every check on an xdist worker (there xdist's processes are the parallelism). An
+attempt that has not answered within its timeout is that attempt's timeout (inconclusive).
 """
 
 from __future__ import annotations

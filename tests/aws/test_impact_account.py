@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import accounts
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
+from conftest import moto_clients
 
 from pytest_ohpen.readiness.facts import FailedCheck
 from pytest_ohpen.readiness.gather import gather
@@ -25,8 +27,6 @@ from pytest_ohpen.readiness.impact import (
     read_account,
 )
 from pytest_ohpen.util.deadline import Deadline
-import accounts
-from tests.conftest import moto_clients
 
 SILVER = FailedResource("buckets", "ohpen-silver")
 ARTIFACTS = FailedResource("buckets", "ohpen-artifacts")
