@@ -28,6 +28,8 @@ from functools import cache
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from pytest_ohpen.checks.security import _statements, _strings  # one reading of a policy
+
 EvalDecision = Literal["allowed", "explicitDeny", "implicitDeny"]
 
 
@@ -107,21 +109,6 @@ def _glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
         ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
     )
     return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
-
-
-def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = document.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    return [s for s in statements if isinstance(s, dict)] if isinstance(statements, list) else []
-
-
-def _strings(value: object) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    return [str(value)]
 
 
 def _document(text: object) -> dict[str, Any]:
