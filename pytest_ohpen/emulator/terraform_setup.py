@@ -54,7 +54,9 @@ def provider_source_hash() -> str:
 def provider_cli_config() -> Path:
     """The CLI configuration (``TF_CLI_CONFIG_FILE``) pointing Terraform at the mirror,
     built once per machine and provider; two processes building it at once both succeed."""
-    home = cache_dir() / "terraform-provider" / provider_source_hash()
+    # Resolved: the config names the mirror by path, and a cache reached through a symlink
+    # (a folder shared by several) must not name the path of whoever built it first.
+    home = (cache_dir() / "terraform-provider").resolve() / provider_source_hash()
     config = home / "terraformrc"
     if config.is_file():
         return config
