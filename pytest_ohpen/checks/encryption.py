@@ -21,6 +21,7 @@ from pytest_ohpen.checks.security import (
     _statements,
     _strings,
     _unless_absent,
+    bucket_policy,
     policy_document,
 )
 
@@ -141,14 +142,7 @@ def check_bucket_encryption(
     rules = (answer or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     problems = encryption_problems(rules, kms, kms_key)
     if require_encrypted_uploads:
-        found = _unless_absent(
-            "bucket",
-            bucket,
-            where,
-            BUCKET_NOT_FOUND,
-            "NoSuchBucketPolicy",
-            lambda: s3.get_bucket_policy(Bucket=bucket, ExpectedBucketOwner=where.account_id),
-        )
+        found = bucket_policy(s3, bucket, where)
         if found is None:
             problems.append("no bucket policy denying unencrypted uploads")
         elif allows_unencrypted_uploads(policy_document(found.get("Policy"))):

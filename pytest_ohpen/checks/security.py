@@ -53,9 +53,9 @@ def check_public_access_blocked(s3: Any, bucket: str, where: Where) -> None:
         )
 
 
-def check_tls_only(s3: Any, bucket: str, where: Where) -> None:
-    """GetBucketPolicy: a statement denies every request not made over TLS."""
-    answer = _unless_absent(
+def bucket_policy(s3: Any, bucket: str, where: Where) -> dict[str, Any] | None:
+    """GetBucketPolicy's answer, or None when the bucket has no policy."""
+    answer: dict[str, Any] | None = _unless_absent(
         "bucket",
         bucket,
         where,
@@ -63,6 +63,12 @@ def check_tls_only(s3: Any, bucket: str, where: Where) -> None:
         "NoSuchBucketPolicy",
         lambda: s3.get_bucket_policy(Bucket=bucket, ExpectedBucketOwner=where.account_id),
     )
+    return answer
+
+
+def check_tls_only(s3: Any, bucket: str, where: Where) -> None:
+    """GetBucketPolicy: a statement denies every request not made over TLS."""
+    answer = bucket_policy(s3, bucket, where)
     if answer is None:
         raise CheckFailed(f"bucket {bucket}: no bucket policy denying non-TLS access {where}")
     policy = policy_document(answer.get("Policy"))
