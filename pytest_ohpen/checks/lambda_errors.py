@@ -71,7 +71,10 @@ def check_lambda_no_errors(
     # (an error 15 s after a deploy at 10:00:30 is stamped 10:00:00), and the window is never
     # empty (CloudWatch refuses StartTime == EndTime right after a deploy).
     first_minute = start.replace(second=0, microsecond=0)
-    end = max(end, first_minute + timedelta(seconds=period))
+    # ... and ends on a whole period, so the minute under way is read too (a datapoint of
+    # this minute lies in a period that ends after now).
+    periods = max(1, math.ceil((end - first_minute).total_seconds() / period))
+    end = first_minute + timedelta(seconds=periods * period)
     results: list[dict[str, Any]] = []
     with probing("Lambda", function, where, frozenset()):
         for page in cloudwatch.get_paginator("get_metric_data").paginate(
