@@ -28,6 +28,34 @@ EMBEDDED_CREDENTIALS = {
 """The embedded account accepts any keys; fixed ones keep real credentials out of it."""
 
 
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """A botocore session reading the one data loader of this process: each session would
+    otherwise parse every service's model again (the provisioning clients, the checks' and
+    the readiness report's are of different sessions), about 20 ms per service each time.
+    The loader holds only botocore's own data files, the same for every account."""
+    global _LOADER
+    import botocore.loaders
+    import botocore.session
+
+    session = botocore.session.Session()
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = botocore.loaders.create_loader(session.get_config_variable("data_path"))
+        session.register_component("data_loader", _LOADER)
+    return session
+
+
+def _unique_search_paths(session: boto3.session.Session) -> None:
+    """boto3 appends its own data folder to the loader's paths per session: once is enough."""
+    paths = session._loader.search_paths
+    with _LOADER_LOCK:
+        paths[:] = list(dict.fromkeys(paths))
+
+
 class AwsClients:
     """The run's boto3 session and clients for one Environment, made on first use.
 
@@ -63,7 +91,10 @@ class AwsClients:
             elif self.env.profile:
                 options["profile_name"] = self.env.profile
             try:
-                self._session = boto3.session.Session(**options)
+                self._session = boto3.session.Session(
+                    botocore_session=_botocore_session(), **options
+                )
+                _unique_search_paths(self._session)
             except botocore.exceptions.ProfileNotFound:
                 raise PreflightError(
                     f"{self.env.source}: [{self.env.name}] profile: AWS profile "

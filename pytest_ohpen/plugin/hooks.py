@@ -14,6 +14,7 @@ import gc
 import signal
 import time
 from collections.abc import Generator, Sequence
+from functools import partial
 from typing import Any
 
 import pytest
@@ -108,8 +109,10 @@ def pytest_configure(config: pytest.Config) -> None:
         run.adopt(workerinput["ohpen"])
     if _checks_an_environment(run):
         from pytest_ohpen.plugin.redaction import register as redact_logs
+        from pytest_ohpen.util import collector
 
         redact_logs(config)  # removed at unconfigure (config.add_cleanup)
+        config.add_cleanup(partial(collector.restore, collector.relax()))
     if getattr(config.option, "allure_report_dir", None):  # allure-pytest's --alluredir
         from pytest_ohpen.plugin.allure import register
 
