@@ -113,15 +113,18 @@ class AwsClients:
     def bounded(self, seconds: float) -> AwsClients:
         """Clients on this session whose every call, retries included, ends within about
         ``seconds`` (the run's deadline): this profile's timeouts, shortened to fit."""
-        bounded = AwsClients(self.env, self.endpoint_url, self.profile)
         attempts = self.timeouts.max_attempts
         per_attempt = max(0.2, seconds / attempts)
         connect = min(self.timeouts.connect, max(0.1, per_attempt / 3))
-        bounded.timeouts = ClientTimeouts(
+        timeouts = ClientTimeouts(
             connect=connect,
             read=min(self.timeouts.read, max(0.1, per_attempt - connect)),
             max_attempts=attempts,
         )
+        if timeouts == self.timeouts:  # the deadline is no shorter: these very clients
+            return self
+        bounded = AwsClients(self.env, self.endpoint_url, self.profile)
+        bounded.timeouts = timeouts
         bounded._session = self._session
         return bounded
 
