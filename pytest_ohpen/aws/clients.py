@@ -32,19 +32,22 @@ _LOADER: Any = None
 _LOADER_LOCK = threading.Lock()
 
 
-def _botocore_session() -> Any:
-    """A botocore session reading the one data loader of this process: each session would
-    otherwise parse every service's model again (the provisioning clients, the checks' and
-    the readiness report's are of different sessions), about 20 ms per service each time.
-    The loader holds only botocore's own data files, the same for every account."""
+def _botocore_session(profile: str | None) -> Any:
+    """A botocore session of ``profile`` reading the one data loader of this process: each
+    session would otherwise parse every service's model again (the provisioning clients,
+    the checks' and the readiness report's are of different sessions), about 20 ms per
+    service each time. The loader holds botocore's own data files, the same for every
+    account; its search path is the first session's ``data_path`` (AWS_DATA_PATH).
+    Raises ProfileNotFound, as boto3's own session does, for a profile the config lacks."""
     global _LOADER
     import botocore.loaders
     import botocore.session
 
-    session = botocore.session.Session()
+    session = botocore.session.Session(profile=profile)
+    data_path = session.get_config_variable("data_path")  # reads the profile: fails early
     with _LOADER_LOCK:
         if _LOADER is None:
-            _LOADER = botocore.loaders.create_loader(session.get_config_variable("data_path"))
+            _LOADER = botocore.loaders.create_loader(data_path)
         session.register_component("data_loader", _LOADER)
     return session
 
@@ -86,13 +89,14 @@ class AwsClients:
             import botocore.exceptions
 
             options: dict[str, Any] = {"region_name": self.env.region}
+            profile = None
             if self.env.emulated:
                 options.update(EMBEDDED_CREDENTIALS)
             elif self.env.profile:
-                options["profile_name"] = self.env.profile
+                profile = self.env.profile
             try:
                 self._session = boto3.session.Session(
-                    botocore_session=_botocore_session(), **options
+                    botocore_session=_botocore_session(profile), **options
                 )
                 _unique_search_paths(self._session)
             except botocore.exceptions.ProfileNotFound:
