@@ -20,7 +20,7 @@ from pytest_ohpen.emulator.alarm_history import install as install_alarm_history
 from pytest_ohpen.emulator.fault import Fault
 from pytest_ohpen.emulator.faults import inject
 from pytest_ohpen.emulator.iam_simulation import install as install_iam_simulation
-from pytest_ohpen.emulator.moto_models import install as install_one_model_loader
+from pytest_ohpen.emulator.moto_lookups import install as install_moto_lookups
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
@@ -84,7 +84,7 @@ class EmbeddedAccount:
         install_iam_simulation()  # IAM SimulatePrincipalPolicy
         install_alarm_history()  # CloudWatch DescribeAlarmHistory
         glue_runs.install()  # Glue job runs that take time (CompletedOn, ExecutionTime)
-        install_one_model_loader()  # service models read without listing botocore's each time
+        install_moto_lookups()  # what moto looks up per request, looked up once
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
