@@ -48,8 +48,23 @@ def _botocore_session(profile: str | None) -> Any:
     with _LOADER_LOCK:
         if _LOADER is None:
             _LOADER = botocore.loaders.create_loader(data_path)
+            _list_once(_LOADER)
         session.register_component("data_loader", _LOADER)
     return session
+
+
+def _list_once(loader: Any) -> None:
+    """The loader's listing of botocore's services (hundreds of folders, ~15 ms) is cached
+    but not locked: the checks' threads paginating at once each listed them again, together
+    (seven listings in a row contending for the interpreter)."""
+    listing = loader.list_available_services
+    lock = threading.Lock()
+
+    def list_available_services(type_name: str) -> Any:
+        with lock:
+            return listing(type_name)
+
+    loader.list_available_services = list_available_services
 
 
 def _unique_search_paths(session: boto3.session.Session) -> None:
