@@ -17,6 +17,7 @@ its extras applied, each loaded once) and list its folder once. Measured with
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 _MARK = "_ohpen_once"
 
@@ -26,10 +27,12 @@ def install() -> None:
     import moto.backends as moto_backends
     import moto.core.utils as moto_utils
 
-    if getattr(moto_utils.create_loader, _MARK, False):
+    utils: Any = moto_utils  # create_loader is imported there, not exported
+    backends: Any = moto_backends
+    if getattr(utils.create_loader, _MARK, False):
         return
-    one_loader = functools.cache(moto_utils.create_loader)
+    one_loader = functools.cache(utils.create_loader)
     setattr(one_loader, _MARK, True)
-    moto_utils.create_loader = one_loader  # type: ignore[assignment]
-    listed = tuple(moto_backends.list_of_moto_modules())
-    moto_backends.list_of_moto_modules = lambda: listed  # type: ignore[assignment]
+    utils.create_loader = one_loader
+    listed = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: listed
