@@ -1,6 +1,6 @@
 """moto's lookups that cannot change while a process runs, made once instead of per call.
 
-moto 5.2.5 repeats two of them on every request the embedded account serves:
+moto 5.2.5 repeats two of them while the embedded account serves:
 
 - a service's first request loads its botocore model with a loader made anew for every
   model (``moto.core.utils._load_service_model``), and a fresh loader lists every service

@@ -16,9 +16,11 @@ from pytest_ohpen.checks.durations import (
     check_state_machine_duration,
 )
 from pytest_ohpen.config.environments import Environment
+from pytest_ohpen.plugin.services import uses
 
 
 @pytest.mark.ohpen_bake
+@uses("cloudwatch", "s3")
 def test_alarm_quiet_during_bake(
     ohpen_alarm: str, ohpen_bake_window: BakeWindow, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:
@@ -28,6 +30,7 @@ def test_alarm_quiet_during_bake(
     watch_alarm(ohpen_aws.client("cloudwatch"), ohpen_alarm, ohpen_bake_window, ohpen_where)
 
 
+@uses("glue", "s3")
 def test_glue_job_duration(
     ohpen_glue_job: str, ohpen_env: Environment, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:
@@ -44,6 +47,7 @@ def test_glue_job_duration(
         pytest.skip(str(reason))
 
 
+@uses("stepfunctions", "s3")
 def test_state_machine_duration(
     ohpen_state_machine: str, ohpen_env: Environment, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:

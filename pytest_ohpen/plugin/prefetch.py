@@ -29,13 +29,11 @@ from typing import Any
 import pytest
 
 from pytest_ohpen.plugin.fixtures import RESOURCE_FIXTURES, deploy_time
+from pytest_ohpen.plugin.services import INVOKER, services_of
 from pytest_ohpen.plugin.stash import run_of
 from pytest_ohpen.util.threads import DaemonPool
 
 PREFETCH_KEY = pytest.StashKey["Prefetch"]()
-SERVICES = ("s3", "glue", "stepfunctions", "lambda", "iam", "cloudwatch", "sns", "sqs")
-"""The clients the plugin's checks use, each made once before the pool starts: botocore
-reads os.environ as it makes a client, which pytest changes for every test."""
 OWN_CHECKS = "pytest_ohpen.plugin."
 """Only the plugin's own check functions (the suites') are made ahead: they print nothing. A
 check written in a user's conftest or suite runs live, so whatever it prints is captured and
@@ -116,17 +114,23 @@ def _attempt(call: Callable[[], object]) -> Outcome:
 def start(config: pytest.Config, items: Iterable[pytest.Item]) -> Prefetch | None:
     """Prefetch every eligible check among ``items``; None when none is."""
     run = run_of(config)
-    for service in SERVICES:  # made here, not on a worker thread while pytest edits os.environ
-        run.clients.client(service)
-    prefetch = Prefetch(run.environment.concurrency)
+    eligible = []
     for item in items:
         arguments = _arguments(config, item)
         if arguments is not None:
-            function = item.obj  # type: ignore[attr-defined]
-            prefetch.submit(item.nodeid, _bound(function, arguments))
-    if not len(prefetch):
-        prefetch.close()
+            eligible.append((item.nodeid, item.obj, arguments))  # type: ignore[attr-defined]
+    if not eligible:
         return None
+    # The clients the checks declare (``plugin.services``), made here and not on a pool
+    # thread: botocore reads os.environ as it makes a client, and pytest edits it per test.
+    for service in services_of(function for _, function, _ in eligible):
+        if service == INVOKER:
+            run.clients.invoker()
+        else:
+            run.clients.client(service)
+    prefetch = Prefetch(run.environment.concurrency)
+    for nodeid, function, arguments in eligible:
+        prefetch.submit(nodeid, _bound(function, arguments))
     config.stash[PREFETCH_KEY] = prefetch
     return prefetch
 

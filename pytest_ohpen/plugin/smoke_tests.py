@@ -30,20 +30,24 @@ from pytest_ohpen.checks.stack_reads import described_jobs, described_state_mach
 from pytest_ohpen.checks.stepfunctions import check_state_machine_active
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.plugin.outcomes import skip_by_choice
+from pytest_ohpen.plugin.services import INVOKER, uses
 
 # ---------------------------------------------------------------- the playbook's list
 
 
+@uses("s3")
 def test_bucket_accessible(ohpen_bucket: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
     """The bucket exists and this account can read it (head, then list one key)."""
     check_bucket_accessible(ohpen_aws.client("s3"), ohpen_bucket, ohpen_where)
 
 
+@uses("glue")
 def test_glue_job_exists(ohpen_glue_job: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
     """The Glue job is defined."""
     check_glue_job_exists(ohpen_aws.client("glue"), ohpen_glue_job, ohpen_where)
 
 
+@uses("stepfunctions")
 def test_state_machine_active(
     ohpen_state_machine: str, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:
@@ -51,11 +55,13 @@ def test_state_machine_active(
     check_state_machine_active(ohpen_aws.client("stepfunctions"), ohpen_state_machine, ohpen_where)
 
 
+@uses("lambda")
 def test_lambda_active(ohpen_lambda: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
     """The Lambda function exists and its state is Active."""
     check_lambda_active(ohpen_aws.client("lambda"), ohpen_lambda, ohpen_where)
 
 
+@uses("lambda", INVOKER)
 def test_lambda_invocable(
     ohpen_lambda: str, ohpen_aws: AwsClients, ohpen_where: Where, ohpen_invoke_lambda: bool
 ) -> None:
@@ -69,6 +75,7 @@ def test_lambda_invocable(
 # ---------------------------------------------------------------- the playbook's failures
 
 
+@uses("glue", "iam", "s3")
 def test_glue_job_executable(
     ohpen_glue_job: str, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:
@@ -82,6 +89,7 @@ def test_glue_job_executable(
     )
 
 
+@uses("glue", "stepfunctions", "iam")
 def test_role_can_do_its_job(
     ohpen_role: str, ohpen_env: Environment, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:
@@ -109,6 +117,7 @@ def test_role_can_do_its_job(
     check_role_can_do_its_job(ohpen_aws.client("iam"), ohpen_role, needs, ohpen_where)
 
 
+@uses("stepfunctions", "lambda", "glue", "sns", "sqs", "s3")
 def test_state_machine_references_exist(
     ohpen_state_machine: str, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:
@@ -118,6 +127,7 @@ def test_state_machine_references_exist(
     )
 
 
+@uses("glue")
 def test_table_schema_compatible(
     ohpen_table: str, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:
@@ -125,6 +135,7 @@ def test_table_schema_compatible(
     check_table_schema_compatible(ohpen_aws.client("glue"), ohpen_table, ohpen_where)
 
 
+@uses("lambda", "cloudwatch", "s3")
 def test_lambda_no_errors_since_deploy(
     ohpen_lambda: str,
     ohpen_deployed_at: datetime | None,
@@ -139,12 +150,14 @@ def test_lambda_no_errors_since_deploy(
     check_lambda_no_errors(ohpen_aws.client("cloudwatch"), ohpen_lambda, since, ohpen_where)
 
 
+@uses("iam")
 def test_role_least_privilege(ohpen_role: str, ohpen_aws: AwsClients, ohpen_where: Where) -> None:
     """Scenario 5: no policy of the role allows * on *, a whole service (s3:*, iam:*), write or
     permissions-management actions on every resource, iam:PassRole on *, or NotAction."""
     check_role_policies_least_privilege(ohpen_aws.client("iam"), ohpen_role, ohpen_where)
 
 
+@uses("s3")
 def test_bucket_encryption(
     ohpen_bucket: str, ohpen_env: Environment, ohpen_aws: AwsClients, ohpen_where: Where
 ) -> None:

@@ -58,9 +58,35 @@ def failed_ids(result: pytest.RunResult) -> list[str]:
     return sorted(re.findall(r"^FAILED \S+::(\S+)", result.stdout.str(), re.MULTILINE))
 
 
+POOL_CLIENTS = """
+import threading
+from pathlib import Path
+
+from pytest_ohpen.aws.clients import AwsClients
+
+_make = AwsClients._make
+
+
+def _recorded(self, service, timeouts):
+    name = threading.current_thread().name
+    if name.startswith("ohpen-prefetch"):
+        with Path("made-on-pool-threads.txt").open("a") as out:
+            out.write(service + "\\n")
+    return _make(self, service, timeouts)
+
+
+AwsClients._make = _recorded
+"""
+"""A conftest that notes every client made on a prefetch thread: a check whose ``@uses``
+(``plugin.services``) misses a service it calls."""
+
+
 def test_the_provisioned_stack_passes_smoke_and_bake(suites: pytest.Pytester) -> None:
-    result = run(suites, "-v")
+    suites.makeconftest(POOL_CLIENTS)
+    result = run(suites, "-v", "--invoke-lambda")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    made = suites.path / "made-on-pool-threads.txt"
+    assert not made.exists(), f"clients made on pool threads: {made.read_text().split()}"
     passed = {  # each new check, as reported in verbose mode
         "test_smoke.py::test_glue_job_executable[ohpen-transaction-etl-spark]",
         "test_smoke.py::test_role_can_do_its_job[ohpen-transaction-etl-spark-role]",
