@@ -325,14 +325,20 @@ def files_under(directory: Path) -> Iterator[Path]:
     return (path for path in directory.rglob("*") if path.is_file())
 
 
-def audit_environment(audit: Audit) -> Environment:
-    """Environment "prod" (account 123456789012, eu-west-1) keeping its records in ``audit``."""
+def prod_environment(**overrides: Any) -> Environment:
+    """Environment "prod" (account 123456789012, eu-west-1, from environments.toml), a real
+    one unless ``overrides`` say otherwise: the one tests build in code."""
     from pytest_ohpen.config.environments import Environment
 
-    return Environment(
-        name="prod",
-        source=Path("environments.toml"),
-        account_id="123456789012",
-        region="eu-west-1",
-        audit=audit,
-    )
+    values: dict[str, Any] = {
+        "name": "prod",
+        "source": Path("environments.toml"),
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+    }
+    return Environment(**{**values, **overrides})
+
+
+def audit_environment(audit: Audit) -> Environment:
+    """Environment "prod" (account 123456789012, eu-west-1) keeping its records in ``audit``."""
+    return prod_environment(audit=audit)

@@ -15,6 +15,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
+from conftest import prod_environment
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.aws.guard import verify_account
@@ -27,15 +28,7 @@ SOURCE = Path("/etc/ohpen/environments.toml")
 
 def environment(endpoint_url: str | None, **overrides: Any) -> Environment:
     """A real (non-emulated) environment, reached through ``endpoint_url``."""
-    values: dict[str, Any] = {
-        "name": "prod",
-        "source": SOURCE,
-        "account_id": "123456789012",
-        "region": "eu-west-1",
-        "endpoint_url": endpoint_url,
-    }
-    values.update(overrides)
-    return Environment(**values)
+    return prod_environment(source=SOURCE, endpoint_url=endpoint_url, **overrides)
 
 
 def preflight_error(clients: AwsClients) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import prod_environment
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
@@ -17,14 +17,7 @@ from pytest_ohpen.config.environments import Environment
 
 def environment(endpoint_url: str, **overrides: Any) -> Environment:
     """A real (non-emulated) environment reached through ``endpoint_url``."""
-    values: dict[str, Any] = {
-        "name": "prod",
-        "source": Path("/etc/ohpen/environments.toml"),
-        "account_id": "123456789012",
-        "region": "eu-west-1",
-        "endpoint_url": endpoint_url,
-    }
-    return Environment(**{**values, **overrides})
+    return prod_environment(endpoint_url=endpoint_url, **overrides)
 
 
 def test_sessions_of_different_profiles_share_the_parsed_service_models(

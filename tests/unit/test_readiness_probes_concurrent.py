@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from conftest import prod_environment
 
 from pytest_ohpen.config.environments import Environment
 from pytest_ohpen.readiness import gather
 
 
 def _env(concurrency: int) -> Environment:
-    return Environment(
-        name="prod",
-        source=Path("environments.toml"),
-        account_id="123456789012",
-        region="eu-west-1",
-        concurrency=concurrency,
-    )
+    return prod_environment(concurrency=concurrency)
 
 
 def test_probes_run_at_once_and_come_back_in_order() -> None:
