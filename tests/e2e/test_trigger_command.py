@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import prod_environment
 
 from pytest_ohpen.aws.clients import EMBEDDED_CREDENTIALS
 from pytest_ohpen.config.environments import Environment
@@ -19,13 +20,7 @@ from pytest_ohpen.rollback.trigger import rollback_handoff, run_rollback
 
 
 def _env(emulated: bool = False) -> Environment:
-    return Environment(
-        name="staging",
-        source=Path("environments.toml"),
-        account_id="123456789012",
-        region="eu-west-1",
-        emulated=emulated,
-    )
+    return prod_environment(name="staging", emulated=emulated)
 
 
 TELL = (

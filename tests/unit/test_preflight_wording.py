@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import prod_environment
 
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.aws.guard import describe_preflight_failure
@@ -19,13 +20,7 @@ SECRETS = ("fake-secret-ohpen-test-do-not-leak", "AKIAFAKEOHPENTEST0001")
 
 def environment(endpoint_url: str | None) -> Environment:
     """A real (non-emulated) environment "prod"."""
-    return Environment(
-        name="prod",
-        source=Path("/etc/ohpen/environments.toml"),
-        account_id="123456789012",
-        region="eu-west-1",
-        endpoint_url=endpoint_url,
-    )
+    return prod_environment(source=Path("/etc/ohpen/environments.toml"), endpoint_url=endpoint_url)
 
 
 @pytest.mark.parametrize(
