@@ -3,7 +3,7 @@
 The prefetch (``plugin.prefetch``) makes a run's clients before its threads start, since
 botocore reads os.environ as it makes one and pytest changes os.environ for every test.
 Making only the clients of the checks selected (a ``-k`` run of bucket checks needs one
-client, not eight) saves about 15 ms per client; a check that declares nothing gets all
+client, not eight) saves 15-40 ms per client; a check that declares nothing gets all
 of them. The green run of ``tests/e2e/test_playbook_faults.py`` fails when a check
 makes a client on a pool thread, that is, when a declaration is missing a service.
 """
