@@ -37,17 +37,21 @@ def _botocore_session(profile: str | None) -> Any:
     session would otherwise parse every service's model again (the provisioning clients,
     the checks' and the readiness report's are of different sessions), about 20 ms per
     service each time. The loader holds botocore's own data files, the same for every
-    account; its search path is the first session's ``data_path`` (AWS_DATA_PATH).
+    account; its search path is the first session's ``data_path`` (AWS_DATA_PATH), and it
+    reads each file through the machine's cache of parsed files (``model_cache``).
     Raises ProfileNotFound, as boto3's own session does, for a profile the config lacks."""
     global _LOADER
     import botocore.loaders
     import botocore.session
+
+    from pytest_ohpen.aws import model_cache
 
     session = botocore.session.Session(profile=profile)
     data_path = session.get_config_variable("data_path")  # reads the profile: fails early
     with _LOADER_LOCK:
         if _LOADER is None:
             _LOADER = botocore.loaders.create_loader(data_path)
+            _LOADER.file_loader = model_cache.file_loader()
             _list_once(_LOADER)
         session.register_component("data_loader", _LOADER)
     return session

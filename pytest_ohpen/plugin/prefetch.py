@@ -128,7 +128,7 @@ def start(config: pytest.Config, items: Iterable[pytest.Item]) -> Prefetch | Non
             run.clients.invoker()
         else:
             run.clients.client(service)
-    prefetch = Prefetch(run.environment.concurrency)
+    prefetch = Prefetch(min(run.environment.concurrency, len(eligible)))  # no idle threads
     for nodeid, function, arguments in eligible:
         prefetch.submit(nodeid, _bound(function, arguments))
     config.stash[PREFETCH_KEY] = prefetch

@@ -130,16 +130,21 @@ def _gather(
         )
         or []
     )
+    # The running-work and versioning probes go out first, all at once; the state, the lock
+    # and git (subprocesses) are read while they are in flight, and their answers read
+    # back after, in the order the facts have always been recorded in.
+    running_probes = _running_probes(env, clients)
+    answers = _ahead(env, [*running_probes, *_versioning_probes(env, clients)])
     if env.terraform is None:
         facts.terraform_configured = False
     else:
         facts.state = _state(facts, env, clients, [m.data for m in marks])
         facts.lock = _lock(facts, env, clients)
-    facts.running = _running(facts, env, clients)
-    facts.unversioned_buckets = _unversioned(facts, env, clients)
     mark = facts.state.known_good_mark if facts.state else None
     ref = target_ref or _marked_commit(facts, mark) or DEFAULT_TARGET_REF
     facts.git = gitinfo.git_facts(repo, ref)
+    facts.running = _running(facts, answers[: len(running_probes)])
+    facts.unversioned_buckets = _unversioned(facts, answers[len(running_probes) :])
     target_version = facts.state.target if facts.state else None
     facts.apply_command = apply_command(  # the resolved commit: HEAD~1 moves, a SHA does not
         env.rollback.command,
@@ -323,12 +328,15 @@ def _lock(facts: ReadinessFacts, env: Environment, clients: AwsClients) -> locks
     )
 
 
-def _running(
-    facts: ReadinessFacts, env: Environment, clients: AwsClients
-) -> list[running.RunningWork]:
+Probes = Sequence[tuple[str, Callable[[], Any]]]
+"""What each probe asks about (the unverified fact's wording) and its call."""
+
+
+def _running_probes(env: Environment, clients: AwsClients) -> Probes:
+    """One probe per state machine and Glue job: is anything of it running?"""
     where = Where(env.account_id, env.region)
     sfn, glue = clients.client("stepfunctions"), clients.client("glue")
-    probes: Sequence[tuple[str, Callable[[], list[running.RunningWork]]]] = [
+    return [
         (
             f"running executions of state machine {name}",
             partial(running.running_executions, sfn, state_machine_arn(name, where), name),
@@ -338,8 +346,12 @@ def _running(
         (f"running runs of Glue job {job}", partial(running.running_glue_runs, glue, job))
         for job in env.resources.glue_jobs
     ]
+
+
+def _running(facts: ReadinessFacts, answers: Probes) -> list[running.RunningWork]:
+    """The running work the probes found; a probe that failed is an unverified fact."""
     found: list[running.RunningWork] = []
-    for what, answer in _ahead(env, probes):
+    for what, answer in answers:
         found += _probe(facts, what, answer) or []
     return found
 
@@ -347,14 +359,16 @@ def _running(
 def _ahead(
     env: Environment, probes: Sequence[tuple[str, Callable[[], T]]]
 ) -> Sequence[tuple[str, Callable[[], T]]]:
-    """The probes' calls made at once, on ``concurrency`` threads (one resource each), each
-    handed back, in order, as a call that gives its answer or raises its error: so
-    :func:`_probe` words every outcome as before, in a stable order. Waiting for an answer is
-    bounded by the run's deadline (then a TimeoutError, recorded as unverified)."""
-    if len(probes) < 2:
+    """The probes' calls started at once, each handed back, in order, as a call that gives
+    its answer or raises its error: so :func:`_probe` words every outcome as before, in a
+    stable order. The caller goes on making calls of its own meanwhile (the state, the
+    lock), so the pool has ``concurrency - 1`` threads; at ``concurrency`` 1 each probe is
+    made when its answer is read. Waiting for an answer is bounded by the run's deadline
+    (then a TimeoutError, recorded as unverified)."""
+    if not probes or env.concurrency < 2:
         return probes
     deadline = _DEADLINE.get()
-    pool = DaemonPool(min(env.concurrency, len(probes)), "ohpen-readiness")
+    pool = DaemonPool(min(env.concurrency - 1, len(probes)), "ohpen-readiness")
     futures = [pool.submit(partial(contextvars.copy_context().run, call)) for _, call in probes]
     pool.close()
 
@@ -368,17 +382,21 @@ def _ahead(
     return [(what, answer(future)) for (what, _), future in zip(probes, futures, strict=True)]
 
 
-def _unversioned(facts: ReadinessFacts, env: Environment, clients: AwsClients) -> list[str]:
-    """Data buckets whose versioning is off; a missing bucket is a failed check, not this."""
-    import botocore.exceptions as bex
-
+def _versioning_probes(env: Environment, clients: AwsClients) -> Probes:
+    """One probe per data bucket: its versioning status (named by the bucket)."""
     s3 = clients.client("s3")
-    probes = [
+    return [
         (bucket, partial(statefile.bucket_versioning, s3, bucket))
         for bucket in env.resources.buckets
     ]
+
+
+def _unversioned(facts: ReadinessFacts, answers: Probes) -> list[str]:
+    """Data buckets whose versioning is off; a missing bucket is a failed check, not this."""
+    import botocore.exceptions as bex
+
     found = []
-    for bucket, answer in _ahead(env, probes):
+    for bucket, answer in answers:
         if _out_of_time(facts, f"versioning of bucket {bucket}"):
             continue
         try:

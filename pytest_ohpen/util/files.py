@@ -11,25 +11,28 @@ from pathlib import Path
 
 
 @contextmanager
-def _staged(path: Path, body: bytes) -> Iterator[Path]:
-    """``body`` in a synced temp file beside ``path``, removed again whatever happens."""
+def _staged(path: Path, body: bytes, sync: bool = True) -> Iterator[Path]:
+    """``body`` in a temp file beside ``path`` (synced unless ``sync`` is False), removed
+    again whatever happens."""
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(body)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         yield Path(temp)
     finally:
         Path(temp).unlink(missing_ok=True)
 
 
-def write_atomic(path: Path, content: str | bytes) -> None:
+def write_atomic(path: Path, content: str | bytes, *, sync: bool = True) -> None:
     """Replace ``path`` with ``content`` (text as UTF-8, or bytes as they are) in one step;
-    readers see the old or the new file, never half of one."""
+    readers see the old or the new file, never half of one. ``sync=False`` skips the fsync,
+    for a cache whose entries may be lost in a crash (they are checked when read)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = content.encode() if isinstance(content, str) else content
-    with _staged(path, body) as temp:
+    with _staged(path, body, sync) as temp:
         os.replace(temp, path)
 
 

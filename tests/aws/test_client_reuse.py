@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import prod_environment
 
+from pytest_ohpen.aws import clients as aws_clients
 from pytest_ohpen.aws.clients import AwsClients
 from pytest_ohpen.config.environments import Environment
 
@@ -86,3 +88,15 @@ def test_threads_paginating_at_once_list_botocore_services_once(
         thread.join(30)
     roots = [path for path in listed if path in loader.search_paths]
     assert len(roots) == len([p for p in loader.search_paths if os.path.isdir(p)])
+
+
+def test_the_run_reads_botocore_data_through_the_machine_cache(
+    fresh_moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second process would read the service models it made from the cache folder."""
+    monkeypatch.setenv("OHPEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(aws_clients, "_LOADER", None)  # as in a new process
+    clients = AwsClients(environment(fresh_moto))
+    clients.client("sts").get_caller_identity()
+    kept = [p.name for p in tmp_path.glob("botocore/*/*.marshal")]
+    assert len(kept) >= 2  # sts's model and the endpoint data at least

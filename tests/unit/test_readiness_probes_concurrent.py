@@ -57,3 +57,25 @@ def test_concurrency_one_never_has_two_calls_in_flight() -> None:
     answers = gather._ahead(replace(_env(1)), [(str(i), probe) for i in range(5)])
     assert sum(answer() for _, answer in answers) == 5
     assert most == 1
+
+
+def test_the_pool_leaves_one_call_of_concurrency_to_the_caller() -> None:
+    """The gathering reads the state and the lock itself while the probes are in flight:
+    at ``concurrency`` 2 one probe is out at a time, so the two together stay within 2."""
+    in_flight = 0
+    most = 0
+    lock = threading.Lock()
+
+    def probe() -> int:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        threading.Event().wait(0.02)
+        with lock:
+            in_flight -= 1
+        return 1
+
+    answers = gather._ahead(_env(2), [(str(i), probe) for i in range(4)])
+    assert sum(answer() for _, answer in answers) == 4
+    assert most == 1

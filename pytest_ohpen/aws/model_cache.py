@@ -1,0 +1,143 @@
+"""botocore's data files (service models, endpoint rules, partitions), parsed once per
+machine instead of once per process.
+
+Every process that makes a client parses botocore's JSON for it again: for a smoke run's
+five services and the endpoint data, 3.5 MB with ``object_pairs_hook=OrderedDict``, about
+70 ms of a 0.7 s run (``python bench/bench_scale.py --n 6 --latency-ms 0``). Python's
+``marshal`` reads the same data, as plain dicts, about four times faster. So each file is
+kept, the first time a process reads it, as a marshal file in the user's cache folder
+(:func:`pytest_ohpen.util.cache.cache_dir`), named by the file's absolute path, size and
+modification time: a botocore upgrade or a changed ``AWS_DATA_PATH`` model is a new name,
+never a stale answer. Entries are written whole (temp file and rename).
+
+A model decides where a client sends its requests and credentials, so an entry is only
+read from a folder that belongs to this user and that nobody else can write; otherwise, and
+whenever the folder cannot be made or written, the JSON is parsed as botocore would. The
+cache is only ever a shortcut: every failure of it falls back to botocore's own reading.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import marshal
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+from botocore.loaders import JSONFileLoader
+
+from pytest_ohpen.util.cache import cache_dir
+from pytest_ohpen.util.files import write_atomic
+
+logger = logging.getLogger(__name__)
+
+SOURCE_SUFFIXES = (".json", ".json.gz")
+"""The files botocore's JSON loader reads for a data path, in its order."""
+
+
+def parse(path: str) -> Any:
+    """A data file as botocore's JSON loader reads it (UTF-8, gzip for ``.gz``), but with
+    plain dicts: the same order, faster to parse, and what marshal can write."""
+    opener: Any = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+class CachedFileLoader(JSONFileLoader):
+    """botocore's JSON file loader, reading a marshal copy of each file when there is one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._usable: bool | None = None
+
+    def load_file(self, file_path: str) -> Any:
+        """What botocore's loader returns for ``file_path`` (a data path without its
+        extension), as plain dicts: from the cache when it holds this very file, else parsed
+        and kept."""
+        source = _source(file_path)
+        if source is None:
+            return super().load_file(file_path)
+        name = _entry_name(*source)
+        if self.usable():
+            cached = _read(self.folder / name, source[0])
+            if cached is not None:
+                return cached
+        data = parse(source[0])
+        if self.usable():
+            try:  # not synced: an entry a crash cut short is unreadable, and parsed again
+                write_atomic(self.folder / name, marshal.dumps((source[0], data)), sync=False)
+            except (OSError, ValueError) as error:
+                logger.debug("botocore model cache: cannot write %s: %s", name, error)
+        return data
+
+    def usable(self) -> bool:
+        """Whether the folder exists (made if need be), is this user's and only writable by
+        them; decided once per loader."""
+        if self._usable is None:
+            self._usable = _private_folder(self.folder)
+        return self._usable
+
+
+def file_loader() -> JSONFileLoader:
+    """The file loader a run's botocore sessions read through: cached in this user's cache
+    folder, one subfolder per botocore release and marshal format."""
+    import botocore
+
+    tag = f"botocore-{botocore.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    return CachedFileLoader(cache_dir() / "botocore" / f"{tag}-marshal{marshal.version}")
+
+
+def _source(file_path: str) -> tuple[str, os.stat_result] | None:
+    """The file botocore would read for ``file_path`` and its status; None when none is."""
+    for suffix in SOURCE_SUFFIXES:
+        full = os.path.abspath(file_path + suffix)
+        try:
+            status = os.stat(full)
+        except OSError:
+            continue
+        if stat.S_ISREG(status.st_mode):
+            return full, status
+    return None
+
+
+def _entry_name(path: str, status: os.stat_result) -> str:
+    key = f"{path}\0{status.st_size}\0{status.st_mtime_ns}"
+    return hashlib.sha256(key.encode()).hexdigest()[:40] + ".marshal"
+
+
+def _read(entry: Path, path: str) -> Any:
+    """The data an entry holds for ``path``; None when there is none or it is unreadable,
+    not this user's, or writable by others."""
+    try:
+        with entry.open("rb") as handle:
+            status = os.fstat(handle.fileno())
+            if status.st_uid != os.getuid() or status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                logger.debug("botocore model cache: ignoring %s (not private)", entry)
+                return None
+            body = handle.read()
+    except OSError:
+        return None
+    try:
+        stored_path, data = marshal.loads(body)
+    except (EOFError, ValueError, TypeError):
+        logger.debug("botocore model cache: %s is unreadable; parsing the JSON again", entry)
+        return None
+    return data if stored_path == path else None
+
+
+def _private_folder(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        status = folder.stat()
+    except OSError as error:
+        logger.debug("botocore model cache: cannot use %s: %s", folder, error)
+        return False
+    private = status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if not private:
+        logger.debug("botocore model cache: %s is writable by others; not used", folder)
+    return private
