@@ -58,15 +58,19 @@ def _botocore_session(profile: str | None) -> Any:
 
 
 def _list_once(loader: Any) -> None:
-    """The loader's listing of botocore's services (hundreds of folders, ~15 ms) is cached
-    but not locked: the checks' threads paginating at once each listed them again, together
-    (seven listings in a row contending for the interpreter)."""
+    """The loader's listing of botocore's services (hundreds of folders, ~10 ms per type) is
+    cached but not locked: the checks' threads paginating at once each listed them again,
+    together (seven listings in a row contending for the interpreter). Locked here, and read
+    from the machine's cache when its file loader keeps one."""
     listing = loader.list_available_services
     lock = threading.Lock()
+    cache = loader.file_loader if hasattr(loader.file_loader, "services") else None
 
     def list_available_services(type_name: str) -> Any:
         with lock:
-            return listing(type_name)
+            if cache is None:
+                return listing(type_name)
+            return cache.services(type_name, loader.search_paths, listing)
 
     loader.list_available_services = list_available_services
 

@@ -26,10 +26,11 @@ import marshal
 import os
 import stat
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from botocore.loaders import JSONFileLoader
+from botocore.loaders import JSONFileLoader, Loader
 
 from pytest_ohpen.util.cache import cache_dir
 from pytest_ohpen.util.files import write_atomic
@@ -75,6 +76,28 @@ class CachedFileLoader(JSONFileLoader):
                 logger.debug("botocore model cache: cannot write %s: %s", name, error)
         return data
 
+    def services(
+        self, type_name: str, search_paths: Sequence[str], list_live: Callable[[str], list[str]]
+    ) -> list[str]:
+        """botocore's listing of the services that have ``type_name`` data (it walks
+        hundreds of folders, ~10 ms per type), kept like a file: named by the search paths
+        and what they hold (botocore's own folder by its release and modification time, any
+        other by the names of its folders and files, which change as a model is added or
+        removed)."""
+        key = _listing_key(type_name, search_paths)
+        name = hashlib.sha256(key.encode()).hexdigest()[:40] + ".services.marshal"
+        if self.usable():
+            cached = _read(self.folder / name, key)
+            if isinstance(cached, list):
+                return cached
+        found = list_live(type_name)
+        if self.usable():
+            try:
+                write_atomic(self.folder / name, marshal.dumps((key, list(found))), sync=False)
+            except (OSError, ValueError) as error:
+                logger.debug("botocore model cache: cannot write %s: %s", name, error)
+        return found
+
     def usable(self) -> bool:
         """Whether the folder exists (made if need be), is this user's and only writable by
         them; decided once per loader."""
@@ -105,14 +128,58 @@ def _source(file_path: str) -> tuple[str, os.stat_result] | None:
     return None
 
 
+def _listing_key(type_name: str, search_paths: Sequence[str]) -> str:
+    import botocore
+
+    parts = [type_name, botocore.__version__]
+    for path in search_paths:
+        full = os.path.abspath(path)
+        if full == os.path.abspath(Loader.BUILTIN_DATA_PATH):
+            parts.append(f"{full}@{_mtime(full)}")  # changes only with botocore itself
+        else:
+            parts.append(_tree_fingerprint(full))
+    return "\0".join(parts)
+
+
+def _tree_fingerprint(root: str) -> str:
+    """What a listing reads of ``root``: its service folders, their version folders and the
+    names of the files in those (a user's few models: cheap to walk, and no timestamp
+    granularity to trust)."""
+    stamps = [root]
+    for service in _entries(root, folders=True):
+        for version in _entries(service, folders=True):
+            stamps.append(f"{version}:{','.join(_entries(version, folders=False))}")
+    return "|".join(stamps)
+
+
+def _entries(path: str, folders: bool) -> list[str]:
+    """The folders (paths) or the files (names) in ``path``, sorted; none when unreadable."""
+    try:
+        with os.scandir(path) as found:
+            return sorted(
+                entry.path if folders else entry.name
+                for entry in found
+                if entry.is_dir() == folders
+            )
+    except OSError:
+        return []
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
 def _entry_name(path: str, status: os.stat_result) -> str:
     key = f"{path}\0{status.st_size}\0{status.st_mtime_ns}"
     return hashlib.sha256(key.encode()).hexdigest()[:40] + ".marshal"
 
 
 def _read(entry: Path, path: str) -> Any:
-    """The data an entry holds for ``path``; None when there is none or it is unreadable,
-    not this user's, or writable by others."""
+    """The data an entry holds for ``path`` (a file, or a listing's key); None when there is
+    none or it is unreadable, not this user's, or writable by others."""
     try:
         with entry.open("rb") as handle:
             status = os.fstat(handle.fileno())

@@ -133,3 +133,38 @@ def test_the_run_cache_lives_in_the_cache_folder_per_botocore_release(
     assert isinstance(loader, CachedFileLoader)
     assert loader.folder.parent == tmp_path / "botocore"
     assert botocore.__version__ in loader.folder.name
+
+
+def test_a_listing_is_walked_once_then_read_from_the_cache(tmp_path: Path) -> None:
+    data_file(tmp_path / "models", {"x": 1})
+    walked: list[str] = []
+
+    def walk(type_name: str) -> list[str]:
+        walked.append(type_name)
+        return ["svc"]
+
+    paths = [str(tmp_path / "models")]
+    for _ in range(2):
+        assert CachedFileLoader(tmp_path / "cache").services("service-2", paths, walk) == ["svc"]
+    assert walked == ["service-2"]
+    assert CachedFileLoader(tmp_path / "cache").services("waiters-2", paths, walk) == ["svc"]
+    assert walked == ["service-2", "waiters-2"]  # each type is a listing of its own
+
+
+def test_a_model_added_to_a_search_path_is_listed_again(tmp_path: Path) -> None:
+    data_file(tmp_path / "models", {"x": 1})
+    paths, calls = [str(tmp_path / "models")], []
+
+    def walk(type_name: str) -> list[str]:
+        calls.append(type_name)
+        return sorted(p.name for p in (tmp_path / "models").iterdir())
+
+    cache = tmp_path / "cache"
+    assert CachedFileLoader(cache).services("service-2", paths, walk) == ["svc"]
+    newer = tmp_path / "models" / "svc" / "2024-01-01"
+    newer.mkdir()  # a new API version of an existing service: only its folder changes
+    (newer / "service-2.json").write_text("{}")
+    CachedFileLoader(cache).services("service-2", paths, walk)
+    (tmp_path / "models" / "other" / "2020-01-01").mkdir(parents=True)  # a new service
+    assert CachedFileLoader(cache).services("service-2", paths, walk) == ["other", "svc"]
+    assert len(calls) == 3
