@@ -26,6 +26,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bytecode import bytecode_cache, warm_cache_env
+
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = ["suites/smoke", "--env", "local", "-p", "no:cacheprovider", "-q"]
 # The playbook's six resources: leaving all of them out makes every check fail.
@@ -121,28 +126,11 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bytecode_cache() -> str:
-    """Whether imported modules' bytecode is cached between runs.
-
-    With PYTHONDONTWRITEBYTECODE set, the editable plugin's modules are compiled (and,
-    being a pytest11 plugin, assertion-rewritten) from source on every run, which
-    multiplies its import cost; say so next to the figure.
-    """
-    off = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
-    return "off (PYTHONDONTWRITEBYTECODE set)" if off else "on"
-
-
 def pytest_run(
     args: Sequence[str], env_overrides: dict[str, str | None] | None = None
 ) -> Completed:
     """``python -m pytest args``: the command a user types, with this interpreter."""
     return run(["-m", "pytest", *args], env_overrides=env_overrides)
-
-
-def warm_cache_env(cache_dir: str) -> dict[str, str | None]:
-    """Bytecode written to and read from a scratch cache (PYTHONPYCACHEPREFIX), as on a
-    user's machine after the first run; the repository itself is not written to."""
-    return {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": cache_dir}
 
 
 def junit_seconds(path: Path) -> float:
