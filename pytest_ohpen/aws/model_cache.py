@@ -63,17 +63,13 @@ class CachedFileLoader(JSONFileLoader):
         source = _source(file_path)
         if source is None:
             return super().load_file(file_path)
-        name = _entry_name(*source)
-        if self.usable():
-            cached = _read(self.folder / name, source[0])
-            if cached is not None:
-                return cached
-        data = parse(source[0])
-        if self.usable():
-            try:  # not synced: an entry a crash cut short is unreadable, and parsed again
-                write_atomic(self.folder / name, marshal.dumps((source[0], data)), sync=False)
-            except (OSError, ValueError) as error:
-                logger.debug("botocore model cache: cannot write %s: %s", name, error)
+        path, status = source
+        key = f"{path}\0{status.st_size}\0{status.st_mtime_ns}"
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        data = parse(path)
+        self._keep(key, data)
         return data
 
     def services(
@@ -85,18 +81,28 @@ class CachedFileLoader(JSONFileLoader):
         other by the names of its folders and files, which change as a model is added or
         removed)."""
         key = _listing_key(type_name, search_paths)
-        name = hashlib.sha256(key.encode()).hexdigest()[:40] + ".services.marshal"
-        if self.usable():
-            cached = _read(self.folder / name, key)
-            if isinstance(cached, list):
-                return cached
+        cached = self._cached(key)
+        if isinstance(cached, list):
+            return cached
         found = list_live(type_name)
-        if self.usable():
-            try:
-                write_atomic(self.folder / name, marshal.dumps((key, list(found))), sync=False)
-            except (OSError, ValueError) as error:
-                logger.debug("botocore model cache: cannot write %s: %s", name, error)
+        self._keep(key, list(found))
         return found
+
+    def _cached(self, key: str) -> Any:
+        """What the entry of ``key`` holds; None when there is none (or none to trust)."""
+        return _read(self.folder / _entry_name(key), key) if self.usable() else None
+
+    def _keep(self, key: str, data: Any) -> None:
+        """Write the entry of ``key``: whole, but not synced (an entry a crash cut short is
+        unreadable, and parsed again); a failure only means the next run parses too."""
+        if not self.usable():
+            return
+        try:
+            write_atomic(self.folder / _entry_name(key), marshal.dumps((key, data)), sync=False)
+        except (OSError, ValueError) as error:
+            logger.debug(
+                "botocore model cache: cannot write an entry in %s: %s", self.folder, error
+            )
 
     def usable(self) -> bool:
         """Whether the folder exists (made if need be), is this user's and only writable by
@@ -172,14 +178,14 @@ def _mtime(path: str) -> int | None:
         return None
 
 
-def _entry_name(path: str, status: os.stat_result) -> str:
-    key = f"{path}\0{status.st_size}\0{status.st_mtime_ns}"
+def _entry_name(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:40] + ".marshal"
 
 
-def _read(entry: Path, path: str) -> Any:
-    """The data an entry holds for ``path`` (a file, or a listing's key); None when there is
-    none or it is unreadable, not this user's, or writable by others."""
+def _read(entry: Path, key: str) -> Any:
+    """The data an entry holds for ``key`` (a file's path, size and modification time, or a
+    listing's key); None when there is none, or it is unreadable, of another key, not this
+    user's or writable by others."""
     try:
         with entry.open("rb") as handle:
             status = os.fstat(handle.fileno())
@@ -190,14 +196,16 @@ def _read(entry: Path, path: str) -> Any:
     except OSError:
         return None
     try:
-        stored_path, data = marshal.loads(body)
+        stored_key, data = marshal.loads(body)
     except (EOFError, ValueError, TypeError):
         logger.debug("botocore model cache: %s is unreadable; parsing the JSON again", entry)
         return None
-    return data if stored_path == path else None
+    return data if stored_key == key else None
 
 
 def _private_folder(folder: Path) -> bool:
+    if not hasattr(os, "getuid"):  # no POSIX owner and mode to check: parse as botocore does
+        return False
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         status = folder.stat()
