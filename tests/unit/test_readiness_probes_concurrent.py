@@ -39,43 +39,34 @@ def test_an_error_is_raised_where_its_probe_is_read() -> None:
         answers[1][1]()
 
 
-def test_concurrency_one_never_has_two_calls_in_flight() -> None:
-    in_flight = 0
-    most = 0
-    lock = threading.Lock()
+class InFlight:
+    """A probe that counts how many of its calls are in flight at once."""
 
-    def probe() -> int:
-        nonlocal in_flight, most
-        with lock:
-            in_flight += 1
-            most = max(most, in_flight)
-        threading.Event().wait(0.01)
-        with lock:
-            in_flight -= 1
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.now, self.most = seconds, 0, 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        threading.Event().wait(self.seconds)
+        with self._lock:
+            self.now -= 1
         return 1
 
+
+def test_concurrency_one_never_has_two_calls_in_flight() -> None:
+    probe = InFlight(0.01)
     answers = gather._ahead(replace(_env(1)), [(str(i), probe) for i in range(5)])
     assert sum(answer() for _, answer in answers) == 5
-    assert most == 1
+    assert probe.most == 1
 
 
 def test_the_pool_leaves_one_call_of_concurrency_to_the_caller() -> None:
     """The gathering reads the state and the lock itself while the probes are in flight:
     at ``concurrency`` 2 one probe is out at a time, so the two together stay within 2."""
-    in_flight = 0
-    most = 0
-    lock = threading.Lock()
-
-    def probe() -> int:
-        nonlocal in_flight, most
-        with lock:
-            in_flight += 1
-            most = max(most, in_flight)
-        threading.Event().wait(0.02)
-        with lock:
-            in_flight -= 1
-        return 1
-
+    probe = InFlight(0.02)
     answers = gather._ahead(_env(2), [(str(i), probe) for i in range(4)])
     assert sum(answer() for _, answer in answers) == 4
-    assert most == 1
+    assert probe.most == 1
