@@ -10,7 +10,6 @@ or moto, so the plugin adds no import cost to pytest runs that check nothing.
 
 from __future__ import annotations
 
-import gc
 import signal
 import time
 from collections.abc import Generator, Sequence
@@ -134,10 +133,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     prefetch = prefetch_of(config)
     if prefetch is not None:
         prefetch.close()
-        # A run that checked AWS holds boto3's large heap of objects that live to the end:
-        # moved out of the collector's reach, pytest's final gc.collect() and the collections
-        # during interpreter exit do not walk it again (everything is still freed).
-        gc.freeze()
+        from pytest_ohpen.util import collector
+
+        collector.spare_exit()  # boto3's large heap: not walked again by the last collections
     for name in STATEFUL_PLUGINS:
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:

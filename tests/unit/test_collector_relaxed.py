@@ -51,3 +51,22 @@ def test_cycles_made_while_relaxed_are_still_collected(thresholds: tuple[int, ..
     node.me = node  # type: ignore[attr-defined]
     del node
     assert gc.collect() >= 1
+
+
+def test_the_exit_freeze_leaves_the_live_heap_to_reference_counting(
+    thresholds: tuple[int, ...],
+) -> None:
+    """What lives as the run ends is not walked by the last collections; what dies later
+    is still freed, and a cycle made after it is still collected."""
+
+    class Node:
+        pass
+
+    held = [Node() for _ in range(100)]
+    before = gc.get_freeze_count()
+    collector.spare_exit()
+    assert gc.get_freeze_count() >= before + len(held)
+    cycle = Node()
+    cycle.me = cycle  # type: ignore[attr-defined]
+    del cycle
+    assert gc.collect() >= 1
