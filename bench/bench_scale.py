@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 
 from bench import scale_report as report
 from bench.aws_operations import CHECK_OPERATIONS
-from bench.bytecode import bytecode_cache, warm_cache_env
+from bench.bytecode import bytecode_cache, overlaid, warm_cache_env
 from bench.latency_proxy import LatencyProxy
 from bench.process_usage import Measured, measure
 from bench.scale_account import (
@@ -167,14 +167,12 @@ class Bench:
         self.wanted = resources(n)
         # The plugin keeps botocore's parsed data files in its cache folder: a fresh one per
         # N, so the first plugin run is a cold start (as on a new CD runner), the rest warm.
-        self.env = base_env(args.repo) | {"OHPEN_CACHE_DIR": str(tmp / "ohpen-cache")}
         # Every approach with its bytecode cached (bench/bytecode.py), filled by a first run
         # of each that is not measured.
-        for name, value in warm_cache_env(str(tmp / "pycache")).items():
-            if value is None:
-                self.env.pop(name, None)
-            else:
-                self.env[name] = value
+        self.env = overlaid(
+            base_env(args.repo) | {"OHPEN_CACHE_DIR": str(tmp / "ohpen-cache")},
+            warm_cache_env(str(tmp / "pycache")),
+        )
         self.operations: collections.Counter[str] = collections.Counter()
         self.cli_scale = 1.0
 

@@ -29,7 +29,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bytecode import bytecode_cache, warm_cache_env
+from bench.bytecode import bytecode_cache, overlaid, warm_cache_env
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = ["suites/smoke", "--env", "local", "-p", "no:cacheprovider", "-q"]
@@ -98,12 +98,9 @@ def run(
     CPU time is the reaped children's rusage delta (runs are sequential, so it is this
     child's); on a shared or virtual machine it is steadier than wall time.
     """
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    for key, value in (env_overrides or {}).items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
+    env = overlaid(
+        {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}, env_overrides or {}
+    )
     cpu_before = children_cpu()
     began = time.perf_counter()
     done = subprocess.run(

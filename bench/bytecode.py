@@ -13,6 +13,7 @@ the first run, and the repository is not written to.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 
 def bytecode_cache() -> str:
@@ -25,3 +26,10 @@ def warm_cache_env(cache_dir: str) -> dict[str, str | None]:
     """Bytecode written to and read from a scratch cache (PYTHONPYCACHEPREFIX), as on a
     user's machine after the first run; None removes a variable."""
     return {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": cache_dir}
+
+
+def overlaid(env: Mapping[str, str], overrides: Mapping[str, str | None]) -> dict[str, str]:
+    """``env`` with ``overrides`` laid over it, a None value removing its variable (the form
+    :func:`warm_cache_env` returns)."""
+    merged: dict[str, str | None] = {**env, **overrides}
+    return {name: value for name, value in merged.items() if value is not None}

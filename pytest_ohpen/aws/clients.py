@@ -19,6 +19,7 @@ from pytest_ohpen.errors import ConfigError, PreflightError
 if TYPE_CHECKING:
     import boto3
 
+    from pytest_ohpen.aws.model_cache import CachedFileLoader
     from pytest_ohpen.config.environments import Environment
 
 EMBEDDED_CREDENTIALS = {
@@ -51,25 +52,22 @@ def _botocore_session(profile: str | None) -> Any:
     with _LOADER_LOCK:
         if _LOADER is None:
             _LOADER = botocore.loaders.create_loader(data_path)
-            _LOADER.file_loader = model_cache.file_loader()
-            _list_once(_LOADER)
+            _LOADER.file_loader = cache = model_cache.file_loader()
+            _list_once(_LOADER, cache)
         session.register_component("data_loader", _LOADER)
     return session
 
 
-def _list_once(loader: Any) -> None:
+def _list_once(loader: Any, cache: CachedFileLoader) -> None:
     """The loader's listing of botocore's services (hundreds of folders, ~10 ms per type) is
     cached but not locked: the checks' threads paginating at once each listed them again,
     together (seven listings in a row contending for the interpreter). Locked here, and read
-    from the machine's cache when its file loader keeps one."""
+    from the machine's cache (``cache``, the loader's file loader) when it holds it."""
     listing = loader.list_available_services
     lock = threading.Lock()
-    cache = loader.file_loader if hasattr(loader.file_loader, "services") else None
 
     def list_available_services(type_name: str) -> Any:
         with lock:
-            if cache is None:
-                return listing(type_name)
             return cache.services(type_name, loader.search_paths, listing)
 
     loader.list_available_services = list_available_services

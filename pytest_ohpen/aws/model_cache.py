@@ -112,7 +112,7 @@ class CachedFileLoader(JSONFileLoader):
         return self._usable
 
 
-def file_loader() -> JSONFileLoader:
+def file_loader() -> CachedFileLoader:
     """The file loader a run's botocore sessions read through: cached in this user's cache
     folder, one subfolder per botocore release and marshal format."""
     import botocore
@@ -188,8 +188,7 @@ def _read(entry: Path, key: str) -> Any:
     user's or writable by others."""
     try:
         with entry.open("rb") as handle:
-            status = os.fstat(handle.fileno())
-            if status.st_uid != os.getuid() or status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            if not _private(os.fstat(handle.fileno())):
                 logger.debug("botocore model cache: ignoring %s (not private)", entry)
                 return None
             body = handle.read()
@@ -212,7 +211,12 @@ def _private_folder(folder: Path) -> bool:
     except OSError as error:
         logger.debug("botocore model cache: cannot use %s: %s", folder, error)
         return False
-    private = status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    if not private:
+    if not _private(status):
         logger.debug("botocore model cache: %s is writable by others; not used", folder)
-    return private
+        return False
+    return True
+
+
+def _private(status: os.stat_result) -> bool:
+    """Whether a file or folder is this user's and nobody else can write it."""
+    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)

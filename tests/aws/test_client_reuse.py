@@ -75,8 +75,7 @@ def test_threads_paginating_at_once_list_botocore_services_once(
 
     monkeypatch.setattr(os, "listdir", counting_listdir)
     loader._cache.pop(("list_available_services", "waiters-2"), None)  # not yet listed
-    if hasattr(loader.file_loader, "folder"):  # nor kept in the machine's cache
-        monkeypatch.setattr(loader.file_loader, "folder", tmp_path / "empty-cache")
+    monkeypatch.setattr(loader.file_loader, "folder", tmp_path / "empty-cache")  # nor kept
     start = threading.Barrier(len(made))
 
     def ask() -> None:
