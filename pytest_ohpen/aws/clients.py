@@ -1,10 +1,13 @@
-"""boto3 sessions and clients for an Environment.
+"""botocore sessions and clients for an Environment.
 
-One session per environment and one client per service, shared by the whole run.
+One session per environment and one client per service, shared by the whole run. The
+clients are botocore's own, which are boto3's clients too: boto3 adds resources and S3's
+transfer methods, which no check uses, and importing it costs ~40 ms per run (s3transfer,
+its resource factory) on top of botocore's.
 Clients use botocore's standard retry mode with the connect/read timeouts of their
-profile (``timeouts``: ``check`` for smoke checks, ``admin``, ``provisioning``). boto3 is
-imported here only, and only when a suite needs it: the plugin costs nothing in runs that
-do not check AWS. The account guard is in ``guard``.
+profile (``timeouts``: ``check`` for smoke checks, ``admin``, ``provisioning``). botocore
+is imported here only, and only when a suite needs it: the plugin costs nothing in runs
+that do not check AWS. The account guard is in ``guard``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pytest_ohpen.config import schema
 from pytest_ohpen.errors import ConfigError, PreflightError
 
 if TYPE_CHECKING:
-    import boto3
+    import botocore.session
 
     from pytest_ohpen.aws.model_cache import CachedFileLoader
     from pytest_ohpen.config.environments import Environment
@@ -33,14 +36,14 @@ _LOADER: Any = None
 _LOADER_LOCK = threading.Lock()
 
 
-def _botocore_session(profile: str | None) -> Any:
+def _botocore_session(profile: str | None) -> botocore.session.Session:
     """A botocore session of ``profile`` reading the one data loader of this process: each
     session would otherwise parse every service's model again (the provisioning clients,
     the checks' and the readiness report's are of different sessions), about 20 ms per
     service each time. The loader holds botocore's own data files, the same for every
     account; its search path is the first session's ``data_path`` (AWS_DATA_PATH), and it
     reads each file through the machine's cache of parsed files (``model_cache``).
-    Raises ProfileNotFound, as boto3's own session does, for a profile the config lacks."""
+    Raises ProfileNotFound for a profile the config lacks."""
     global _LOADER
     import botocore.loaders
     import botocore.session
@@ -73,19 +76,12 @@ def _list_once(loader: Any, cache: CachedFileLoader) -> None:
     loader.list_available_services = list_available_services
 
 
-def _unique_search_paths(session: boto3.session.Session) -> None:
-    """boto3 appends its own data folder to the loader's paths per session: once is enough."""
-    paths = session._loader.search_paths
-    with _LOADER_LOCK:
-        paths[:] = list(dict.fromkeys(paths))
-
-
 class AwsClients:
-    """The run's boto3 session and clients for one Environment, made on first use.
+    """The run's botocore session and clients for one Environment, made on first use.
 
     ``endpoint_url`` overrides the environment's (the embedded account's address);
     ``profile`` says whose calls these are, and so how long each may take.
-    Thread-safe: boto3 sessions are not, so client creation is serialised.
+    Thread-safe: botocore sessions are not, so client creation is serialised.
     """
 
     def __init__(
@@ -98,34 +94,32 @@ class AwsClients:
             raise ConfigError(f"{env.source}: [{env.name}] endpoint_url: {problem}")
         self.profile: Profile = profile
         self.timeouts = profile_timeouts(profile, env.timeout)
-        self._session: boto3.session.Session | None = None
+        self._session: botocore.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @property
-    def session(self) -> boto3.session.Session:
-        """The environment's boto3 session (its profile, or the embedded account's keys)."""
+    def session(self) -> botocore.session.Session:
+        """The environment's botocore session (its profile, or the embedded account's keys)."""
         if self._session is None:
-            import boto3
             import botocore.exceptions
 
-            options: dict[str, Any] = {"region_name": self.env.region}
-            profile = None
-            if self.env.emulated:
-                options.update(EMBEDDED_CREDENTIALS)
-            elif self.env.profile:
-                profile = self.env.profile
+            profile = None if self.env.emulated else self.env.profile or None
             try:
-                self._session = boto3.session.Session(
-                    botocore_session=_botocore_session(profile), **options
-                )
-                _unique_search_paths(self._session)
+                session = _botocore_session(profile)
             except botocore.exceptions.ProfileNotFound:
                 raise PreflightError(
                     f"{self.env.source}: [{self.env.name}] profile: AWS profile "
                     f"{self.env.profile!r} is not in your AWS config; run "
                     f"'aws configure --profile {self.env.profile}' or fix the profile key"
                 ) from None
+            session.set_config_variable("region", self.env.region)
+            if self.env.emulated:
+                session.set_credentials(
+                    EMBEDDED_CREDENTIALS["aws_access_key_id"],
+                    EMBEDDED_CREDENTIALS["aws_secret_access_key"],
+                )
+            self._session = session
         return self._session
 
     def client(self, service: str) -> Any:
@@ -176,5 +170,5 @@ class AwsClients:
             # One connection per call in flight (checks and probes run concurrently).
             max_pool_connections=max(10, self.env.concurrency),
         )
-        make_client: Any = self.session.client  # one factory for every service name
+        make_client: Any = self.session.create_client  # one factory for every service name
         return make_client(service, endpoint_url=self.endpoint_url, config=config)

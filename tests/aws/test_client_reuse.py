@@ -35,9 +35,9 @@ def test_sessions_of_different_profiles_share_the_parsed_service_models(
 
 
 def test_the_data_path_is_searched_once_however_many_sessions(fresh_moto: str) -> None:
-    """boto3 appends its own folder to the loader's paths per session."""
+    """Sessions share one loader: none adds its folders to the paths again."""
     sessions = [AwsClients(environment(fresh_moto)).session for _ in range(4)]
-    paths = sessions[-1]._loader.search_paths
+    paths = sessions[-1].get_component("data_loader").search_paths
     assert len(paths) == len(set(paths))
 
 
@@ -65,7 +65,7 @@ def test_threads_paginating_at_once_list_botocore_services_once(
 ) -> None:
     clients = AwsClients(environment(fresh_moto))
     made = [clients.client(service) for service in ("s3", "glue", "stepfunctions", "iam")]
-    loader = clients.session._loader
+    loader = clients.session.get_component("data_loader")
     listed: list[str] = []
     real_listdir = os.listdir
 

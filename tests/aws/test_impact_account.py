@@ -145,7 +145,7 @@ def test_gather_puts_the_impact_in_the_facts_and_an_unread_listing_in_the_warnin
         return AWSResponse(request.url, 500, HTTPHeaders(), raw)
 
     # on the session, before any client: the deadline's bounded clients are new ones
-    clients.session.events.register("before-send.glue.GetTables", unavailable)
+    clients.session.register("before-send.glue.GetTables", unavailable)
     failed = FailedCheck(
         "suites/smoke/test_smoke.py::test_bucket_exists[ohpen-artifacts]",
         "CheckFailed: bucket ohpen-artifacts: not found",
