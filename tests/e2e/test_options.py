@@ -215,6 +215,28 @@ def test_plain_tests_need_no_environment_and_import_no_aws(pytester: pytest.Pyte
     result.assert_outcomes(passed=1)
 
 
+def test_a_check_run_imports_botocore_but_not_boto3(
+    suite: pytest.Pytester, fresh_moto: str
+) -> None:
+    """A run's clients are botocore's: boto3 adds resources and S3 transfers that no check
+    uses, at ~40 ms a run (issue 14)."""
+    env = {**ENVS["a"], "endpoint_url": fresh_moto}
+    (suite.path / "environments.toml").write_text(environments_toml({"a": env}))
+    suite.makeconftest(
+        """
+        import sys
+        from pathlib import Path
+
+        def pytest_unconfigure(config):
+            loaded = [name for name in ("botocore", "boto3") if name in sys.modules]
+            Path("modules.txt").write_text(" ".join(loaded))
+    """
+    )
+    result = suite.runpytest_subprocess("--env", "a", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)  # past the account guard, then the readiness report
+    assert (suite.path / "modules.txt").read_text() == "botocore"
+
+
 def test_disabling_the_plugin_removes_its_options(suite: pytest.Pytester) -> None:
     """`-p no:ohpen` turns the plugin off completely, --env included."""
     result = suite.runpytest("-p", "no:ohpen", "--env", "a")
