@@ -21,6 +21,9 @@ Check = Callable[[Any], str | None]
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
+COMMIT_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+"""A commit id: abbreviated (7+) or full SHA-1 (40) / SHA-256 (64) hex digits; never a branch
+name (a known-good mark names what was deployed, not what a ref points at later)."""
 ROLLBACK_MODES = ("off", "dry-run", "apply")
 PLACEHOLDERS = ("env", "target_ref", "state_version")
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ohpen.config.schema import BAKE_MINUTES
+from pytest_ohpen.config.schema import BAKE_MINUTES, COMMIT_SHA
 from pytest_ohpen.errors import ConfigError
-from pytest_ohpen.records.known_good import COMMIT_SHA
 
 DEFAULT_TARGETS = "environments.toml"
 DEFAULT_REPORT = "reports/readiness-<env>.json in the rootdir"

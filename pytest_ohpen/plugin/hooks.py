@@ -23,7 +23,6 @@ from pytest_ohpen.config.settings import add_options, named_report
 from pytest_ohpen.context import OhpenRun
 from pytest_ohpen.errors import ConfigError, OhpenError
 from pytest_ohpen.plugin.deadline import bound_attempt, deadline_of, start_deadline, timeout_reason
-from pytest_ohpen.plugin.evidence import NOTHING_CHECKED_EXIT
 from pytest_ohpen.plugin.fixtures import (  # noqa: F401  (fixtures are registered by being here)
     PLUGIN_FIXTURES,
     RESOURCE_FIXTURES,
@@ -53,7 +52,7 @@ from pytest_ohpen.plugin.outcomes import (
 )
 from pytest_ohpen.plugin.preflight import REPORTER_NAME, USAGE_PREFIX, preflight, usage_error
 from pytest_ohpen.plugin.retries import SETTLE_NAME, SettleRetries, SettleWindow, retry_policy
-from pytest_ohpen.plugin.stash import RUN_KEY, run_of, selection_of
+from pytest_ohpen.plugin.stash import RUN_KEY, prefetch_of, run_of, selection_of
 from pytest_ohpen.plugin.xdist import (
     CONTROLLER_NAME,
     XdistController,
@@ -128,8 +127,6 @@ def _checks_an_environment(run: OhpenRun) -> bool:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from pytest_ohpen.plugin.prefetch import prefetch_of
-
     prefetch = prefetch_of(config)
     if prefetch is not None:
         prefetch.close()
@@ -278,6 +275,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """A run whose every check was skipped checked nothing: exit code 5 (pytest's "no tests
     ran"), not 0, whatever the skips were; a run with another failure keeps its code."""
     if _nothing_checked(session.config) and session.exitstatus == pytest.ExitCode.OK:
+        from pytest_ohpen.plugin.evidence import NOTHING_CHECKED_EXIT  # known_good: not for --help
+
         session.exitstatus = NOTHING_CHECKED_EXIT
 
 
@@ -320,8 +319,6 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """A check's first attempt, when it was prefetched: its outcome, without a second call."""
-    from pytest_ohpen.plugin.prefetch import prefetch_of
-
     prefetch = prefetch_of(pyfuncitem.config)
     if prefetch is None:
         return None

@@ -30,10 +30,9 @@ import pytest
 
 from pytest_ohpen.plugin.fixtures import RESOURCE_FIXTURES, deploy_time
 from pytest_ohpen.plugin.services import INVOKER, services_of
-from pytest_ohpen.plugin.stash import run_of
+from pytest_ohpen.plugin.stash import PREFETCH_KEY, run_of
 from pytest_ohpen.util.threads import DaemonPool
 
-PREFETCH_KEY = pytest.StashKey["Prefetch"]()
 OWN_CHECKS = "pytest_ohpen.plugin."
 """Only the plugin's own check functions (the suites') are made ahead: they print nothing. A
 check written in a user's conftest or suite runs live, so whatever it prints is captured and
@@ -133,11 +132,6 @@ def start(config: pytest.Config, items: Iterable[pytest.Item]) -> Prefetch | Non
         prefetch.submit(nodeid, _bound(function, arguments))
     config.stash[PREFETCH_KEY] = prefetch
     return prefetch
-
-
-def prefetch_of(config: pytest.Config) -> Prefetch | None:
-    """The run's prefetch, when one was started."""
-    return config.stash.get(PREFETCH_KEY, None)
 
 
 def _bound(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_ohpen.config.settings import resolve
 from pytest_ohpen.context import OhpenRun
 
+if TYPE_CHECKING:
+    from pytest_ohpen.plugin.prefetch import Prefetch
+
 RUN_KEY = pytest.StashKey[OhpenRun]()
+PREFETCH_KEY = pytest.StashKey["Prefetch"]()
 
 
 def run_of(config: pytest.Config) -> OhpenRun:
@@ -18,6 +22,12 @@ def run_of(config: pytest.Config) -> OhpenRun:
     if RUN_KEY not in config.stash:
         config.stash[RUN_KEY] = OhpenRun(lambda: resolve(config), config.rootpath)
     return config.stash[RUN_KEY]
+
+
+def prefetch_of(config: pytest.Config) -> Prefetch | None:
+    """The run's prefetch (``plugin.prefetch``), when one was started; asking costs no
+    import of it, so a run that checks nothing (``--help``) never loads it."""
+    return config.stash.get(PREFETCH_KEY, None)
 
 
 @dataclass

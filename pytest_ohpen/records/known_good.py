@@ -12,11 +12,11 @@ the marked state version; else the mark records ``null``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pytest_ohpen.config.schema import COMMIT_SHA
 from pytest_ohpen.deploy.records import KIND as DEPLOYMENT
 from pytest_ohpen.deploy.records import deployment_commit
 from pytest_ohpen.rollback.incident import KIND as INCIDENT
@@ -28,9 +28,6 @@ POST_ROLLBACK = "post_rollback"
 """The suite whose complete pass proves most: a target proven by it is preferred."""
 CI_COMMIT_VARIABLES = ("GITHUB_SHA", "CI_COMMIT_SHA")
 """CI's variables naming the commit a pipeline runs on (GitHub Actions, GitLab CI)."""
-COMMIT_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
-"""A commit id: abbreviated (7+) or full SHA-1 (40) / SHA-256 (64) hex digits; never a branch
-name (a mark names what was deployed, not what a ref points at later)."""
 ROLLBACK_KIND = INCIDENT
 """The record a Terraform rollback writes: it names the commit it applied and the state
 version that apply produced."""
