@@ -24,6 +24,7 @@ from pytest_ohpen.config.settings import Settings, first_given
 from pytest_ohpen.emulator import daemon, registry
 from pytest_ohpen.emulator.registry import Record, RecordError
 from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.util.cache import usable_cache_dir
 from pytest_ohpen.util.process import start_detached, stop_pid_group
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def register(commands: Any) -> None:
 
 def run_start(args: argparse.Namespace) -> int:
     """``ohpen emulator start``."""
+    usable_cache_dir()  # where its record goes: one line, not a traceback, when unusable
     wait = _start_timeout(args.wait)
     settings = settings_from(args)
     env = _environment(settings)
@@ -171,6 +173,7 @@ def _abandon(env_name: str, pid: int, exit_code: ExitCode, run_dir: Path) -> Non
 
 def run_status(args: argparse.Namespace) -> int:
     """``ohpen emulator status``."""
+    usable_cache_dir()
     name = _env_name(args)
     if name is None:
         return say_no(COMMAND, "no embedded account is running (ohpen emulator start)")
@@ -190,6 +193,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_stop(args: argparse.Namespace) -> int:
     """``ohpen emulator stop``."""
+    usable_cache_dir()
     name = _env_name(args)
     if name is None:
         print("ohpen emulator: no embedded account is running; nothing to stop")

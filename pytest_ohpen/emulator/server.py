@@ -24,6 +24,7 @@ from pytest_ohpen.emulator.moto_lookups import install as install_moto_lookups
 from pytest_ohpen.emulator.provision import provision
 from pytest_ohpen.emulator.stack import Stack
 from pytest_ohpen.errors import ConfigError
+from pytest_ohpen.util.cache import usable_cache_dir
 
 
 def moto_config(execute_pipelines: bool) -> dict[str, dict[str, bool]]:
@@ -73,6 +74,7 @@ class EmbeddedAccount:
     def start(self) -> Started:
         """Start the server on a free loopback port and provision the stack in it."""
         began = time.perf_counter()
+        usable_cache_dir()  # its provider mirror and recorded applies: one line if unusable
         try:
             from moto.server import ThreadedMotoServer
         except ImportError:

@@ -355,3 +355,18 @@ def test_while_one_starts_others_are_told_and_ctrl_c_leaves_nothing(
     assert starting.returncode == 130, err
     assert gone(daemon)
     assert list((rehearsal.cache / "emulators").iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["start", "status", "stop"])
+def test_a_cache_folder_that_is_a_file_is_one_line_for_every_command(
+    rehearsal: Rehearsal, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """OHPEN_CACHE_DIR naming a file: the line names the variable and the fix, no traceback."""
+    monkeypatch.setenv("OHPEN_CACHE_DIR", str(rehearsal.home / "environments.toml"))
+    done = rehearsal.ohpen("emulator", command, "--env", "local")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"ohpen: error: OHPEN_CACHE_DIR={str(rehearsal.home / 'environments.toml')!r}: it is "
+        "not a folder; set OHPEN_CACHE_DIR to a folder you can write\n"
+    )
+    assert daemons_of(rehearsal.cache) == []

@@ -338,3 +338,21 @@ def test_unknown_emulator_omit_lists_valid_names(suite_dir: pytest.Pytester) -> 
             "in the embedded account; valid: ohpen-bronze, ohpen-silver*"
         ]
     )
+
+
+def test_a_cache_folder_that_is_a_file_is_one_clear_error(
+    suite_dir: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded account keeps its provider and recorded applies in the cache folder."""
+    _write_env(suite_dir)
+    not_a_folder = suite_dir.path / "environments.toml"
+    monkeypatch.setenv("OHPEN_CACHE_DIR", str(not_a_folder))
+    result = suite_dir.runpytest_subprocess("--env", "local", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: ohpen: OHPEN_CACHE_DIR='{not_a_folder}': it is not a folder; "
+            "set OHPEN_CACHE_DIR to a folder you can write"
+        ]
+    )
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
