@@ -2,7 +2,7 @@
 embedded account if any, the shared AWS clients, and whether the account guard passed.
 
 Everything is resolved on first need, so a run that uses none of the plugin's
-fixtures never reads the environments file, imports boto3 or needs ``--env``.
+fixtures never reads the environments file, imports botocore or needs ``--env``.
 With xdist the controller does the preflight once and hands its result to the
 workers (``handoff``/``adopt``), so all workers share one embedded account.
 """

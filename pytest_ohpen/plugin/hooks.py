@@ -4,7 +4,7 @@
 Thin by design: options live in ``config.settings``, the run's state in ``stash``,
 fixtures in ``fixtures``, retry rules in ``retries``, the preflight boundary in
 ``preflight``, xdist's roles in ``xdist``. Stateful features are plugin objects registered
-only when switched on and unregistered in pytest_unconfigure. Nothing here imports boto3
+only when switched on and unregistered in pytest_unconfigure. Nothing here imports botocore
 or moto, so the plugin adds no import cost to pytest runs that check nothing.
 """
 
@@ -132,7 +132,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         prefetch.close()
         from pytest_ohpen.util import collector
 
-        collector.spare_exit()  # boto3's large heap: not walked again by the last collections
+        collector.spare_exit()  # botocore's large heap: not walked again by the last collections
     for name in STATEFUL_PLUGINS:
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:

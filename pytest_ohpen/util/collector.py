@@ -37,6 +37,6 @@ def restore(saved: tuple[int, ...]) -> None:
 
 def spare_exit() -> None:
     """Move everything alive now out of the collector's reach for the rest of the process:
-    what a run that checked AWS holds (boto3's heap) lives to the end, and everything is still
+    what a run that checked AWS holds (botocore's heap) lives to the end, and everything is still
     freed by reference counting."""
     gc.freeze()
